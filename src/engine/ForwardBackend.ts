@@ -1,0 +1,21 @@
+import type { ForwardBatch } from '../kv/batch.ts';
+import type { ModelConfig } from '../model/config.ts';
+
+/**
+ * A device that runs the model over a paged KV cache: the CPU reference and WebGPU both
+ * implement it, so the scheduler and the tests treat them alike.
+ */
+export interface ForwardBackend {
+  readonly name: 'cpu' | 'webgpu';
+  readonly config: ModelConfig;
+  readonly blockSize: number;
+  readonly numBlocks: number;
+  /**
+   * Runs one step. Returns, per chunk, its logits: [1, vocab] for logits 'last',
+   * [tokens, vocab] for 'all', row-major.
+   */
+  forward(batch: ForwardBatch): Promise<Float32Array[]>;
+  /** Copies whole blocks (all layers, K and V): the copy of copy-on-write. */
+  copyBlocks(pairs: ReadonlyArray<readonly [src: number, dst: number]>): Promise<void>;
+  dispose(): void;
+}
