@@ -1,0 +1,60 @@
+import { parseArgs } from 'node:util';
+import { InvalidParamsError } from '../errors.ts';
+import { defaultModelPath } from './defaultModel.ts';
+import { generateOnCpu } from './generateOnCpu.ts';
+import type { GenerateRequest, GenerateResult } from './GenerateRequest.ts';
+
+function number(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || Number.isNaN(n)) throw new InvalidParamsError(name, `must be a number, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+export async function generateCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: 'string' },
+      prompt: { type: 'string', default: '' },
+      'max-tokens': { type: 'string', default: '128' },
+      temperature: { type: 'string', default: '0' },
+      'top-p': { type: 'string' },
+      'top-k': { type: 'string' },
+      seed: { type: 'string' },
+      backend: { type: 'string', default: 'cpu' },
+      'no-bos': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const req: GenerateRequest = {
+    model: values.model ?? defaultModelPath(),
+    prompt: values.prompt ?? '',
+    addBos: !values['no-bos'],
+    maxTokens: number('max-tokens', values['max-tokens'])!,
+    sampling: {
+      temperature: number('temperature', values.temperature),
+      topP: number('top-p', values['top-p']),
+      topK: number('top-k', values['top-k']),
+      seed: number('seed', values.seed) ?? null,
+    },
+  };
+  if (!Number.isInteger(req.maxTokens) || req.maxTokens < 1) throw new InvalidParamsError('max-tokens', 'must be an integer >= 1');
+  const onText = values.json ? undefined : (t: string) => process.stdout.write(t);
+  let result: GenerateResult;
+  switch (values.backend) {
+    case 'cpu':
+      result = await generateOnCpu(req, onText);
+      break;
+    default:
+      throw new InvalidParamsError('backend', `must be cpu or webgpu, got ${JSON.stringify(values.backend)}`);
+  }
+  if (values.json) {
+    process.stdout.write(
+      JSON.stringify({ prompt_ids: result.promptIds, generated_ids: result.generatedIds, text: result.text, completion: result.completion }) + '\n',
+    );
+  } else {
+    process.stdout.write('\n');
+  }
+  return 0;
+}

@@ -1,0 +1,42 @@
+import { FolioError } from '../errors.ts';
+import { convertCommand } from './convert.ts';
+import { generateCommand } from './generate.ts';
+
+const USAGE = `folio — an in-tab LLM runtime, from the command line
+
+  folio convert --checkpoint <model.bin> --tokenizer <tokenizer.bin> --out <dir>
+      convert a llama2.c checkpoint to a Hugging Face model folder
+
+  folio generate [--model <dir|url>] --prompt "..." [--max-tokens N]
+                 [--temperature T] [--top-p P] [--top-k K] [--seed S]
+                 [--backend webgpu|cpu] [--no-bos] [--json]
+      generate text; --json prints {prompt_ids, generated_ids, text, completion}
+`;
+
+/** Runs one CLI command; returns the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'convert':
+        return await convertCommand(rest);
+      case 'generate':
+        return await generateCommand(rest);
+      case undefined:
+      case 'help':
+      case '--help':
+        process.stdout.write(USAGE);
+        return command === undefined ? 1 : 0;
+      default:
+        process.stderr.write(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+        return 1;
+    }
+  } catch (e) {
+    // Typed errors are written for people: print the message alone, not a stack.
+    if (e instanceof FolioError) {
+      process.stderr.write(`folio: ${e.name}: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
