@@ -1,0 +1,149 @@
+import { FolioError, InvalidParamsError, ModelFormatError, NetworkError } from '../errors.ts';
+
+/** Where a model's files come from: a URL prefix, a Hugging Face repository, a local folder. */
+export interface ModelSource {
+  /** For messages: "https://huggingface.co/org/name (revision main)", "folder /models/x". */
+  describe(): string;
+  /** The whole file; a missing file is an error. */
+  fetchFile(name: string): Promise<Uint8Array>;
+  fetchJson(name: string): Promise<unknown>;
+  /** Whether the file exists, without reading it. */
+  has?(name: string): Promise<boolean>;
+}
+
+/**
+ * Refuses names that could leave the model's folder or URL prefix: shard names come from
+ * an index file, which is data we did not write.
+ */
+export function checkFileName(name: string): void {
+  const segments = name.split('/');
+  if (name.includes('\\') || segments.some((s) => s === '' || s === '.' || s === '..')) {
+    throw new ModelFormatError(name, 'is not a relative file name inside the model');
+  }
+}
+
+export function parseJsonFile(name: string, bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    throw new ModelFormatError(name, `is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/**
+ * A file that may be absent (tokenizer files, the shard index): its bytes or null. A source
+ * without `has` is asked for the file directly, and any Folio error reads as "absent".
+ */
+export async function fetchOptional(source: ModelSource, name: string): Promise<Uint8Array | null> {
+  if (source.has) return (await source.has(name)) ? source.fetchFile(name) : null;
+  try {
+    return await source.fetchFile(name);
+  } catch (e) {
+    if (e instanceof FolioError) return null;
+    throw e;
+  }
+}
+
+const encodePath = (p: string): string => p.split('/').map(encodeURIComponent).join('/');
+const REPO_ID = /^[\w.-]+(\/[\w.-]+)?$/;
+
+/** Files fetched over HTTP(S) from `{baseUrl}/{file}`. */
+export class UrlSource implements ModelSource {
+  readonly baseUrl: string;
+
+  constructor(
+    baseUrl: string,
+    private readonly label = baseUrl,
+    private readonly fetchImpl: typeof fetch = (input, init) => globalThis.fetch(input, init),
+  ) {
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+  }
+
+  /** A Hugging Face repository ("org/name") in the layout `{endpoint}/{repo}/resolve/{revision}/{file}`. */
+  static huggingFace(repo: string, opts: { revision?: string; endpoint?: string } = {}): UrlSource {
+    if (!REPO_ID.test(repo)) throw new InvalidParamsError('repo', `${JSON.stringify(repo)} is not a repository id like "org/name"`);
+    const revision = opts.revision ?? 'main';
+    const endpoint = (opts.endpoint ?? 'https://huggingface.co').replace(/\/+$/, '');
+    // A revision such as refs/pr/1 is one path segment on the Hub, so its slashes are escaped.
+    const base = `${endpoint}/${repo}/resolve/${encodeURIComponent(revision)}`;
+    return new UrlSource(base, `${endpoint}/${repo} (revision ${revision})`);
+  }
+
+  url(name: string): string {
+    checkFileName(name);
+    return `${this.baseUrl}/${encodePath(name)}`;
+  }
+
+  describe(): string {
+    return this.label;
+  }
+
+  async fetchFile(name: string): Promise<Uint8Array> {
+    const url = this.url(name);
+    const res = await this.request(url);
+    if (!res.ok) throw new NetworkError(url, `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`);
+    try {
+      return new Uint8Array(await res.arrayBuffer());
+    } catch (e) {
+      throw new NetworkError(url, `download interrupted (${(e as Error).message})`);
+    }
+  }
+
+  async fetchJson(name: string): Promise<unknown> {
+    return parseJsonFile(name, await this.fetchFile(name));
+  }
+
+  async has(name: string): Promise<boolean> {
+    const url = this.url(name);
+    let res = await this.request(url, 'HEAD');
+    // Some static hosts refuse HEAD; a GET whose body is dropped answers the same question.
+    if (res.status === 405 || res.status === 501) {
+      res = await this.request(url);
+      await res.body?.cancel();
+    }
+    if (res.ok) return true;
+    if (res.status === 404 || res.status === 410) return false;
+    throw new NetworkError(url, `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`);
+  }
+
+  private async request(url: string, method = 'GET'): Promise<Response> {
+    try {
+      return await this.fetchImpl(url, { method });
+    } catch (e) {
+      throw new NetworkError(url, `request failed (${(e as Error).message})`);
+    }
+  }
+}
+
+export interface OpenSourceOptions {
+  /** Where `hf:` specs and huggingface.co URLs resolve; a mirror or a local test server. */
+  hfEndpoint?: string;
+}
+
+/**
+ * A source from what a user typed:
+ * - `hf:org/name` or `hf:org/name@revision`: a Hugging Face repository;
+ * - `https://huggingface.co/org/name` (optionally `/tree/{revision}`): the same;
+ * - any other http(s) URL: a prefix the files sit under (e.g. `.../org/name/resolve/main`);
+ * - anything else: a local folder (Node only; loaded lazily so browser bundles never pull in node:fs).
+ */
+export async function openSource(spec: string, opts: OpenSourceOptions = {}): Promise<ModelSource> {
+  if (spec.startsWith('hf:')) {
+    const [repo, revision] = spec.slice(3).replace(/^\/+/, '').split('@');
+    return UrlSource.huggingFace(repo, { revision: revision || undefined, endpoint: opts.hfEndpoint });
+  }
+  if (/^https?:\/\//i.test(spec)) return urlSource(spec, opts);
+  const { FolderSource } = await import('./FolderSource.ts');
+  return new FolderSource(spec);
+}
+
+function urlSource(spec: string, opts: OpenSourceOptions): UrlSource {
+  const url = new URL(spec);
+  const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  const onHub = url.hostname === 'huggingface.co' || url.hostname === 'hf.co';
+  if (onHub && (parts.length === 2 || (parts.length >= 4 && parts[2] === 'tree'))) {
+    const revision = parts.length >= 4 ? parts.slice(3).join('/') : undefined;
+    return UrlSource.huggingFace(`${parts[0]}/${parts[1]}`, { revision, endpoint: opts.hfEndpoint ?? url.origin });
+  }
+  return new UrlSource(`${url.origin}${url.pathname}`);
+}
