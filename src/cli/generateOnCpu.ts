@@ -28,7 +28,7 @@ export async function generateOnCpu(req: GenerateRequest, onText?: (text: string
   const rng = new Rng(params.seed ?? Date.now());
   const eos = new Set(tokenizer.eosIds);
   const stream = tokenizer.streamDecoder();
-  for (const id of promptIds) stream.push(id);
+  for (const id of promptIds) onText?.(stream.push(id));
   const generatedIds: number[] = [];
   let chunk = promptIds;
   let startPos = 0;

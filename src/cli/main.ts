@@ -37,6 +37,11 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`folio: ${e.name}: ${e.message}\n`);
       return 2;
     }
+    // node:util parseArgs errors (unknown option, missing value) are usage errors, not crashes.
+    if (e instanceof Error && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`folio: ${e.message}\n\n${USAGE}`);
+      return 1;
+    }
     throw e;
   }
 }

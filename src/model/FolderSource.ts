@@ -30,8 +30,10 @@ export class FolderSource implements ModelSource {
       const why = code === 'ENOENT' ? `not found in ${this.describe()}` : `cannot be read (${(e as Error).message})`;
       throw new ModelFormatError(name, why);
     }
-    // A plain Uint8Array view: Buffer's slice() shares memory where Uint8Array's copies.
-    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    // A plain Uint8Array (Buffer's slice() shares memory where Uint8Array's copies), copied
+    // out of Node's shared pool if it landed there: f32 tensors become views of these bytes.
+    const own = buf.byteLength === buf.buffer.byteLength ? buf : Uint8Array.prototype.slice.call(buf);
+    return new Uint8Array(own.buffer, own.byteOffset, own.byteLength);
   }
 
   async fetchJson(name: string): Promise<unknown> {

@@ -16,7 +16,7 @@ const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v, null, 2)
  */
 export function convertLlama2c(checkpoint: Uint8Array, tokenizerBin: Uint8Array, names = { checkpoint: 'model.bin', tokenizer: 'tokenizer.bin' }): ModelFiles {
   const ckpt = parseLlama2cCheckpoint(checkpoint, names.checkpoint);
-  const tok = buildTokenizerFiles(parseTokenizerBin(tokenizerBin));
+  const tok = buildTokenizerFiles(parseTokenizerBin(tokenizerBin), { modelMaxLength: ckpt.header.seqLen });
   const config = huggingFaceConfig(ckpt);
   const files: ModelFiles = new Map();
   files.set('config.json', json(config));

@@ -1,0 +1,22 @@
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createServer, type ViteDevServer } from 'vite';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * Serves the repository (sources through Vite, `models/` as static files) on localhost:
+ * WebGPU exists only in a secure context, and http://localhost is one.
+ */
+export async function startDevServer(): Promise<{ url: string; server: ViteDevServer }> {
+  const server = await createServer({
+    root: ROOT,
+    configFile: resolve(ROOT, 'vite.config.ts'),
+    logLevel: 'error',
+    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false },
+  });
+  await server.listen();
+  const address = server.httpServer?.address();
+  if (!address || typeof address === 'string') throw new Error('the dev server has no TCP address');
+  return { url: `http://localhost:${address.port}`, server };
+}

@@ -1,0 +1,134 @@
+import { ModelFormatError } from '../errors.ts';
+import { expectedTensors, type ModelConfig, parseConfig } from './config.ts';
+import { widen } from './dtype.ts';
+import { fingerprint } from './fingerprint.ts';
+import { checkFileName, fetchOptional, type ModelSource, parseJsonFile } from './ModelSource.ts';
+import { parseSafetensors, type SafetensorsFile } from './safetensors.ts';
+import type { ModelWeights, Tensor } from './weights.ts';
+
+const SINGLE = 'model.safetensors';
+const INDEX = 'model.safetensors.index.json';
+
+export interface LoadedModel {
+  weights: ModelWeights;
+  /** tokenizer.json, parsed; null when the model has none. */
+  tokenizerJson: unknown;
+  /** tokenizer_config.json, parsed; null when the model has none. */
+  tokenizerConfig: unknown;
+}
+
+export interface LoadProgress {
+  file: string;
+  filesDone: number;
+  filesTotal: number;
+}
+
+export interface LoadOptions {
+  /** Called as each tensor file arrives. */
+  onProgress?: (p: LoadProgress) => void;
+}
+
+/** Where each tensor lives, as a sharded checkpoint's index says; null for a single file. */
+type WeightMap = Map<string, string> | null;
+
+/**
+ * Loads a Hugging Face Llama-family model: config.json, then model.safetensors or the shards
+ * named by model.safetensors.index.json, checked against the config and widened to f32.
+ */
+export async function loadModel(source: ModelSource, opts: LoadOptions = {}): Promise<LoadedModel> {
+  const configBytes = await source.fetchFile('config.json');
+  const config = parseConfig(parseJsonFile('config.json', configBytes));
+  const [{ weightMap, files, raw }, tokenizerJson, tokenizerConfig] = await Promise.all([
+    readTensorFiles(source, opts),
+    optionalJson(source, 'tokenizer.json'),
+    optionalJson(source, 'tokenizer_config.json'),
+  ]);
+  const id = await fingerprint([{ name: 'config.json', bytes: configBytes }, ...raw]);
+  const tensors = checkedTensors(config, weightMap, files);
+  return { weights: { config, tensors, fingerprint: id }, tokenizerJson, tokenizerConfig };
+}
+
+async function optionalJson(source: ModelSource, name: string): Promise<unknown> {
+  const bytes = await fetchOptional(source, name);
+  return bytes ? parseJsonFile(name, bytes) : null;
+}
+
+interface TensorFiles {
+  weightMap: WeightMap;
+  files: Map<string, SafetensorsFile>;
+  raw: { name: string; bytes: Uint8Array }[];
+}
+
+async function readTensorFiles(source: ModelSource, opts: LoadOptions): Promise<TensorFiles> {
+  const indexBytes = await fetchOptional(source, INDEX);
+  const weightMap = indexBytes ? readWeightMap(parseJsonFile(INDEX, indexBytes)) : null;
+  if (!weightMap && source.has && !(await source.has(SINGLE))) {
+    throw new ModelFormatError(SINGLE, `neither ${SINGLE} nor ${INDEX} is in ${source.describe()}`);
+  }
+  // Each shard is fetched once, however many tensors the index maps to it.
+  const names = weightMap ? [...new Set(weightMap.values())] : [SINGLE];
+  let done = 0;
+  const raw = await Promise.all(
+    names.map(async (name) => {
+      const bytes = await source.fetchFile(name);
+      opts.onProgress?.({ file: name, filesDone: ++done, filesTotal: names.length });
+      return { name, bytes };
+    }),
+  );
+  const files = new Map(raw.map(({ name, bytes }) => [name, parseSafetensors(bytes, name)]));
+  return { weightMap, files, raw };
+}
+
+function readWeightMap(index: unknown): Map<string, string> {
+  const map = typeof index === 'object' && index !== null ? (index as Record<string, unknown>).weight_map : undefined;
+  if (typeof map !== 'object' || map === null || Array.isArray(map)) {
+    throw new ModelFormatError(INDEX, 'has no weight_map object');
+  }
+  const out = new Map<string, string>();
+  for (const [tensor, file] of Object.entries(map)) {
+    if (typeof file !== 'string') throw new ModelFormatError(INDEX, `maps it to ${JSON.stringify(file)}, not a file name`, tensor);
+    try {
+      checkFileName(file);
+    } catch {
+      throw new ModelFormatError(INDEX, `maps it to ${JSON.stringify(file)}, which is not a file inside the model`, tensor);
+    }
+    out.set(tensor, file);
+  }
+  return out;
+}
+
+/** The tensors the config implies, shape-checked and widened; harmless extras are skipped. */
+function checkedTensors(config: ModelConfig, weightMap: WeightMap, files: Map<string, SafetensorsFile>): Map<string, Float32Array> {
+  const out = new Map<string, Float32Array>();
+  for (const [name, shape] of expectedTensors(config)) {
+    const { file, tensor } = findTensor(name, weightMap, files);
+    if (tensor.shape.length !== shape.length || tensor.shape.some((d, i) => d !== shape[i])) {
+      throw new ModelFormatError(
+        file,
+        `shape [${tensor.shape.join(', ')}] disagrees with config.json, which implies [${shape.join(', ')}]`,
+        name,
+      );
+    }
+    out.set(name, widen(tensor));
+  }
+  return out;
+}
+
+function findTensor(name: string, weightMap: WeightMap, files: Map<string, SafetensorsFile>): { file: string; tensor: Tensor } {
+  const mapped = weightMap?.get(name);
+  if (mapped !== undefined) {
+    const tensor = files.get(mapped)?.tensors.get(name);
+    if (!tensor) throw new ModelFormatError(INDEX, `maps it to ${mapped}, which does not hold it`, name);
+    return { file: mapped, tensor };
+  }
+  // Not in the index (or no index): accept it from whichever file holds it.
+  for (const [file, f] of files) {
+    const tensor = f.tensors.get(name);
+    if (tensor) return { file, tensor };
+  }
+  const where = weightMap ? INDEX : SINGLE;
+  if (name === 'lm_head.weight') {
+    throw new ModelFormatError(where, 'is missing, and config.json does not set tie_word_embeddings to true', name);
+  }
+  throw new ModelFormatError(where, 'is missing', name);
+}

@@ -1,0 +1,27 @@
+/** One turn of a conversation, OpenAI-style. */
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant' | (string & {});
+  content: string;
+}
+
+export interface ChatTemplateOptions {
+  /** End with the cue for the assistant's reply. */
+  addGenerationPrompt?: boolean;
+}
+
+/**
+ * The format Folio uses for a model that ships no chat_template (base models such as
+ * stories260K): one line per message, "Role: content", roles capitalised, and with
+ * addGenerationPrompt a last line "Assistant:" for the model to continue.
+ */
+export const PLAIN_CHAT_FORMAT = 'System: ...\nUser: ...\nAssistant: ...\nAssistant:';
+
+export function formatPlainChat(messages: readonly ChatMessage[], options: ChatTemplateOptions = {}): string {
+  const lines = messages.map((m) => `${capitalise(m.role)}: ${m.content}`);
+  if (options.addGenerationPrompt) lines.push('Assistant:');
+  return lines.join('\n');
+}
+
+function capitalise(role: string): string {
+  return role.charAt(0).toUpperCase() + role.slice(1);
+}

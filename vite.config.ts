@@ -1,0 +1,14 @@
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vite';
+
+export default defineConfig({
+  build: {
+    target: 'es2022',
+    rollupOptions: {
+      input: { app: resolve(fileURLToPath(new URL('.', import.meta.url)), 'index.html') },
+    },
+  },
+  worker: { format: 'es' },
+  server: { fs: { strict: false } },
+});
