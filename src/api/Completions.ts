@@ -1,0 +1,115 @@
+import type { EngineHandle } from '../engine/events.ts';
+import { EventStream } from './EventStream.ts';
+import type {
+  ChatCompletion, ChatCompletionChunk, ChatCompletionCreateParams, Completion, CompletionChunk,
+  CompletionCreateParams, FinishReason, RequestOptions, TokenLogprob, Usage,
+} from './openai.ts';
+
+let counter = 0;
+const newId = (prefix: string) => `${prefix}-${Date.now().toString(36)}${(counter++).toString(36)}`;
+
+interface Choice {
+  text: string;
+  finish: FinishReason | null;
+  logprobs: TokenLogprob[] | null;
+}
+
+async function start(engine: EngineHandle, params: object, opts?: RequestOptions): Promise<EventStream> {
+  const stream = new EventStream(opts?.signal);
+  if (opts?.signal?.aborted) opts.signal.throwIfAborted();
+  const requestId = await engine.generate(params, stream.push);
+  stream.onCancel = () => void engine.abort(requestId);
+  return stream;
+}
+
+/** Runs a request to the end, gathering each choice's text, finish reason and logprobs. */
+async function collect(stream: EventStream, n: number): Promise<{ choices: Choice[]; usage: Usage }> {
+  const choices: Choice[] = Array.from({ length: n }, () => ({ text: '', finish: null, logprobs: null }));
+  for await (const ev of stream) {
+    if (ev.type === 'delta') {
+      choices[ev.choice].text += ev.text;
+      if (ev.logprobs) (choices[ev.choice].logprobs ??= []).push(...ev.logprobs);
+    } else if (ev.type === 'finish') {
+      choices[ev.choice].finish = ev.reason;
+    } else if (ev.type === 'done') {
+      return { choices, usage: ev.usage };
+    }
+  }
+  throw new Error('the request ended without a result');
+}
+
+/** `engine.chat.completions`: OpenAI's chat API, streaming or not. */
+export class ChatCompletions {
+  constructor(private readonly engine: EngineHandle) {}
+
+  create(params: ChatCompletionCreateParams & { stream: true }, opts?: RequestOptions): Promise<AsyncIterable<ChatCompletionChunk>>;
+  create(params: ChatCompletionCreateParams & { stream?: false }, opts?: RequestOptions): Promise<ChatCompletion>;
+  create(params: ChatCompletionCreateParams, opts?: RequestOptions): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>>;
+  async create(params: ChatCompletionCreateParams, opts?: RequestOptions): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>> {
+    const stream = await start(this.engine, params, opts);
+    const base = { id: newId('chatcmpl'), created: Math.floor(Date.now() / 1000), model: await this.engine.modelName() };
+    if (params.stream) return chatChunks(stream, base);
+    const { choices, usage } = await collect(stream, params.n ?? 1);
+    return {
+      ...base,
+      object: 'chat.completion',
+      choices: choices.map((c, index) => ({
+        index,
+        message: { role: 'assistant', content: c.text },
+        finish_reason: c.finish ?? 'stop',
+        logprobs: c.logprobs ? { content: c.logprobs } : null,
+      })),
+      usage,
+    };
+  }
+}
+
+async function* chatChunks(stream: EventStream, base: { id: string; created: number; model: string }): AsyncIterable<ChatCompletionChunk> {
+  const started = new Set<number>();
+  for await (const ev of stream) {
+    const chunk: ChatCompletionChunk = { ...base, object: 'chat.completion.chunk', choices: [] };
+    if (ev.type === 'delta') {
+      const delta = started.has(ev.choice) ? { content: ev.text } : { role: 'assistant' as const, content: ev.text };
+      started.add(ev.choice);
+      chunk.choices.push({ index: ev.choice, delta, finish_reason: null, logprobs: ev.logprobs ? { content: ev.logprobs } : null });
+    } else if (ev.type === 'finish') {
+      chunk.choices.push({ index: ev.choice, delta: {}, finish_reason: ev.reason, logprobs: null });
+    } else if (ev.type === 'done') {
+      chunk.usage = ev.usage;
+    }
+    yield chunk;
+  }
+}
+
+/** `engine.completions`: OpenAI's legacy text-completion API, on a raw prompt. */
+export class TextCompletions {
+  constructor(private readonly engine: EngineHandle) {}
+
+  create(params: CompletionCreateParams & { stream: true }, opts?: RequestOptions): Promise<AsyncIterable<CompletionChunk>>;
+  create(params: CompletionCreateParams & { stream?: false }, opts?: RequestOptions): Promise<Completion>;
+  create(params: CompletionCreateParams, opts?: RequestOptions): Promise<Completion | AsyncIterable<CompletionChunk>>;
+  async create(params: CompletionCreateParams, opts?: RequestOptions): Promise<Completion | AsyncIterable<CompletionChunk>> {
+    const stream = await start(this.engine, params, opts);
+    const base = { id: newId('cmpl'), created: Math.floor(Date.now() / 1000), model: await this.engine.modelName() };
+    if (params.stream) return textChunks(stream, base);
+    const { choices, usage } = await collect(stream, params.n ?? 1);
+    return {
+      ...base,
+      object: 'text_completion',
+      choices: choices.map((c, index) => ({
+        index, text: c.text, finish_reason: c.finish ?? 'stop', logprobs: c.logprobs ? { content: c.logprobs } : null,
+      })),
+      usage,
+    };
+  }
+}
+
+async function* textChunks(stream: EventStream, base: { id: string; created: number; model: string }): AsyncIterable<CompletionChunk> {
+  for await (const ev of stream) {
+    const chunk: CompletionChunk = { ...base, object: 'text_completion', choices: [] };
+    if (ev.type === 'delta') chunk.choices.push({ index: ev.choice, text: ev.text, finish_reason: null, logprobs: ev.logprobs ? { content: ev.logprobs } : null });
+    else if (ev.type === 'finish') chunk.choices.push({ index: ev.choice, text: '', finish_reason: ev.reason, logprobs: null });
+    else if (ev.type === 'done') chunk.usage = ev.usage;
+    yield chunk;
+  }
+}

@@ -1,0 +1,51 @@
+import type { FinishReason, TokenLogprob, Usage } from '../api/openai.ts';
+
+/** What the engine streams to a request's sink, in order; `done` (or `error`) comes last. */
+export type EngineEvent =
+  | { type: 'delta'; choice: number; text: string; logprobs: TokenLogprob[] | null }
+  | { type: 'finish'; choice: number; reason: FinishReason }
+  | { type: 'done'; usage: Usage }
+  | { type: 'error'; error: Error };
+
+/** Receives a request's events, a step's worth at a time (one message per step across a worker). */
+export type EventSink = (events: EngineEvent[]) => void;
+
+export interface EngineStats {
+  backend: 'cpu' | 'webgpu';
+  adapter: string;
+  model: string;
+  blockSize: number;
+  kv: {
+    blocksTotal: number;
+    blocksUsed: number;
+    blocksCachedFree: number;
+    blocksFree: number;
+    blocksShared: number;
+    tokensStored: number;
+    slotsWasted: number;
+    /** Fraction of allocated slots that hold tokens. */
+    utilization: number;
+  };
+  prefix: { lookups: number; hits: number; hitRate: number; cachedPromptTokens: number };
+  requests: { running: number; waiting: number; finished: number; preemptions: number };
+  tokens: { prompt: number; generated: number; decodeTokensPerSecond: number; prefillTokensPerSecond: number };
+  steps: number;
+}
+
+/** One cell of the KV memory map. */
+export interface BlockCell {
+  state: 'free' | 'cached' | 'held' | 'shared';
+  /** Request ids holding the block. */
+  owners: string[];
+  persisted: boolean;
+}
+
+/** What the OpenAI-style surface needs from an engine, in-process or behind Comlink. */
+export interface EngineHandle {
+  /** Validates synchronously (typed errors), then streams events to `sink`; returns the request id. */
+  generate(params: unknown, sink: EventSink): string | Promise<string>;
+  abort(requestId: string): void | Promise<void>;
+  stats(): EngineStats | Promise<EngineStats>;
+  blockMap(): BlockCell[] | Promise<BlockCell[]>;
+  modelName(): string | Promise<string>;
+}

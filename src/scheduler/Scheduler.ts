@@ -1,0 +1,247 @@
+import { InvalidParamsError } from '../errors.ts';
+import type { BlockSnapshot, KvStats } from '../kv/KvAccounting.ts';
+import { KvCache } from '../kv/KvCache.ts';
+import { planAdmission } from './admission.ts';
+import { type FinishReason, Sequence } from './Sequence.ts';
+import { type SampledToken, StepBuilder, type StepPlan } from './StepPlan.ts';
+import { type AddRequest, validateRequest } from './validateRequest.ts';
+
+export type { AddRequest };
+
+export interface SchedulerOptions {
+  numBlocks: number;
+  /** Tokens per KV block; 16 by default. */
+  blockSize?: number;
+  /** Salts the prefix-cache hashes: KV is only shared between prompts of the same model. */
+  modelFingerprint: string;
+  /** Tokens per step, decodes and prefill chunks together; 512 by default. */
+  maxBatchTokens?: number;
+  /** Sequences running at once; 64 by default. */
+  maxNumSeqs?: number;
+  /** The model's context length; when given, prompt + maxTokens must fit in it. */
+  maxModelLen?: number;
+}
+
+/**
+ * Continuous batching over one paged KV pool, as vLLM does. Each step: every running sequence
+ * decodes one token, running prefills continue, then waiting requests are admitted in FIFO order
+ * while the token budget and the free blocks allow, long prompts prefilled in chunks. The engine
+ * alternates schedule() -> copies + forward -> appendTokens().
+ */
+export class Scheduler<P = unknown> {
+  readonly kv: KvCache;
+  readonly maxBatchTokens: number;
+  readonly maxNumSeqs: number;
+  readonly maxModelLen: number | undefined;
+  private readonly waiting: Sequence<P>[] = [];
+  /** In admission order: the last one is preempted first. */
+  private readonly running: Sequence<P>[] = [];
+  private readonly live = new Map<string, Sequence<P>>();
+  private inFlight: StepPlan | null = null;
+  private admissions = 0;
+
+  constructor(opts: SchedulerOptions) {
+    this.kv = new KvCache({ numBlocks: opts.numBlocks, blockSize: opts.blockSize, modelFingerprint: opts.modelFingerprint });
+    this.maxBatchTokens = opts.maxBatchTokens ?? 512;
+    this.maxNumSeqs = opts.maxNumSeqs ?? 64;
+    this.maxModelLen = opts.maxModelLen;
+    if (!(this.maxBatchTokens >= 1) || !(this.maxNumSeqs >= 1)) throw new RangeError('maxBatchTokens and maxNumSeqs must be at least 1');
+  }
+
+  get blockSize(): number {
+    return this.kv.blockSize;
+  }
+
+  get hasWork(): boolean {
+    return this.waiting.length + this.running.length > 0;
+  }
+
+  get numWaiting(): number {
+    return this.waiting.length;
+  }
+
+  get numRunning(): number {
+    return this.running.length;
+  }
+
+  get(seqId: string): Sequence<P> | undefined {
+    return this.live.get(seqId);
+  }
+
+  /** Queues a request. Refuses it only if it could never fit, even alone in the whole pool. */
+  add(req: AddRequest<P>): Sequence<P> {
+    if (!req.id || this.live.has(req.id)) throw new InvalidParamsError('id', `must be a new, non-empty id, got "${req.id}"`);
+    validateRequest(req, { blockSize: this.blockSize, numBlocks: this.kv.numBlocks, maxModelLen: this.maxModelLen });
+    const seq = new Sequence<P>({
+      id: req.id,
+      requestId: req.requestId ?? req.id,
+      tokens: req.prompt,
+      promptLength: req.prompt.length,
+      maxTokens: req.maxTokens,
+      params: req.params,
+      table: this.kv.createTable(req.id),
+      chain: this.kv.prefix.newChain(req.cacheSalt),
+    });
+    this.waiting.push(seq);
+    this.live.set(seq.id, seq);
+    return seq;
+  }
+
+  schedule(): StepPlan {
+    if (this.inFlight) throw new Error('schedule() called twice: appendTokens() must follow each step');
+    const step = new StepBuilder(this.maxBatchTokens);
+    const preempted: string[] = [];
+    const order = [...this.running];
+    for (const seq of order) {
+      if (seq.numUncomputed === 0) throw new Error(`sequence ${seq.id} has no token to compute: appendTokens() must give it one`);
+    }
+    // Decodes before prefill chunks, so that a long prompt never stalls the others' streams.
+    const decodes = order.filter((s) => s.numUncomputed === 1);
+    const prefills = order.filter((s) => s.numUncomputed > 1);
+    for (const seq of [...decodes, ...prefills]) {
+      if (step.budget === 0) break;
+      if (seq.status === 'running') this.scheduleRunning(seq, Math.min(seq.numUncomputed, step.budget), step, preempted);
+    }
+    // Admitting now would only preempt again next step.
+    if (preempted.length === 0) {
+      while (this.waiting.length > 0 && this.running.length < this.maxNumSeqs && step.budget > 0) {
+        if (!this.admit(this.waiting[0], step)) break;
+        this.waiting.shift();
+      }
+    }
+    this.inFlight = step.build(preempted);
+    return this.inFlight;
+  }
+
+  /**
+   * Records the tokens sampled from the step's logits (one per chunk with `sample`, plus any
+   * children forked since), hashes the blocks the step filled, and finishes sequences that
+   * reached maxTokens. Returns those.
+   */
+  appendTokens(results: readonly SampledToken[]): Sequence<P>[] {
+    const plan = this.inFlight;
+    if (!plan) throw new Error('appendTokens() without a scheduled step');
+    const given = new Map<string, number>();
+    for (const r of results) {
+      if (given.has(r.seqId)) throw new Error(`two tokens for sequence ${r.seqId}`);
+      if (!Number.isInteger(r.token) || r.token < 0) throw new RangeError(`token ${r.token} for ${r.seqId} is not a token id`);
+      const seq = this.live.get(r.seqId);
+      if (seq?.status === 'running' && seq.numUncomputed !== 0) throw new Error(`sequence ${r.seqId} was not sampled this step`);
+      given.set(r.seqId, r.token);
+    }
+    for (const chunk of plan.chunks) {
+      const seq = this.live.get(chunk.seqId);
+      if (chunk.sample && seq?.status === 'running' && !given.has(chunk.seqId)) throw new Error(`no token for sequence ${chunk.seqId}`);
+    }
+    this.inFlight = null;
+    for (const chunk of plan.chunks) {
+      const seq = this.live.get(chunk.seqId);
+      if (seq?.status === 'running') this.kv.prefix.commit(seq.table, seq.chain, seq.tokens);
+    }
+    const finished: Sequence<P>[] = [];
+    for (const [seqId, token] of given) {
+      const seq = this.live.get(seqId);
+      if (seq?.status !== 'running') continue; // finished or aborted while the step ran
+      seq.appendToken(token);
+      if (seq.numOutput >= seq.maxTokens) {
+        this.finish(seqId, 'length');
+        finished.push(seq);
+      }
+    }
+    return finished;
+  }
+
+  /** Ends a sequence (EOS, stop string, maxTokens, abort) and frees its blocks at once. */
+  finish(seqId: string, reason: FinishReason): void {
+    const seq = this.live.get(seqId);
+    if (!seq) return;
+    removeFrom(this.running, seq);
+    removeFrom(this.waiting, seq);
+    this.kv.dropTable(seq.table);
+    seq.status = 'finished';
+    seq.finishReason = reason;
+    this.live.delete(seqId);
+  }
+
+  abort(seqId: string): void {
+    this.finish(seqId, 'abort');
+  }
+
+  /**
+   * n > 1 fan-out: once the prompt is prefilled (best between the forward and appendTokens(),
+   * so that each child gets its own first token), adds n - 1 children sharing every block.
+   * A child's first append into the shared partial block copies it (copy-on-write).
+   */
+  fork(seqId: string, n: number, childIds?: readonly string[]): Sequence<P>[] {
+    const seq = this.live.get(seqId);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidParamsError('n', `must be a positive integer, got ${n}`);
+    if (!seq || seq.status !== 'running' || seq.numUncomputed > 1) {
+      throw new Error(`sequence ${seqId} cannot be forked: it must be running with its prompt prefilled`);
+    }
+    const children: Sequence<P>[] = [];
+    for (let i = 1; i < n; i++) {
+      const id = childIds?.[i - 1] ?? `${seq.id}#${i}`;
+      if (this.live.has(id)) throw new InvalidParamsError('id', `sequence ${id} already exists`);
+      const child = seq.forkAs(id, this.kv.forkTable(seq.table, id));
+      child.admittedAt = this.admissions++;
+      this.running.push(child);
+      this.live.set(id, child);
+      children.push(child);
+    }
+    return children;
+  }
+
+  stats(): KvStats {
+    return this.kv.stats();
+  }
+
+  snapshot(): BlockSnapshot[] {
+    return this.kv.snapshot();
+  }
+
+  /** Gives a running sequence `count` more slots, preempting the newest sequences until they fit. */
+  private scheduleRunning(seq: Sequence<P>, count: number, step: StepBuilder, preempted: string[]): void {
+    for (;;) {
+      const start = seq.numComputed;
+      const copies = seq.table.append(count, this.kv.pool);
+      if (copies) {
+        step.add(seq, start, count, copies);
+        return;
+      }
+      const victim = this.running[this.running.length - 1];
+      this.preempt(victim, step);
+      preempted.push(victim.id);
+      if (victim === seq) return;
+    }
+  }
+
+  /** Preemption by recompute: drop every block, queue first, recompute prompt + output later. */
+  private preempt(seq: Sequence<P>, step: StepBuilder): void {
+    step.remove(seq.id);
+    removeFrom(this.running, seq);
+    seq.table.free(this.kv.pool);
+    seq.status = 'preempted';
+    this.waiting.unshift(seq);
+  }
+
+  /** Admits the head of the queue if its blocks fit; prefix hits fill its table. */
+  private admit(seq: Sequence<P>, step: StepBuilder): boolean {
+    const plan = planAdmission(seq, this.kv, step.budget);
+    if (!plan) return false;
+    seq.table.adopt(plan.hits, plan.computed, this.kv.pool);
+    const copies = seq.table.append(plan.count, this.kv.pool);
+    if (!copies) throw new Error('admission cost was checked, yet the blocks ran out');
+    this.kv.prefix.recordLookup(Math.floor(seq.tokens.length / this.blockSize), plan.hits.length);
+    if (seq.admittedAt < 0) seq.cachedPromptTokens = Math.min(plan.computed, seq.promptLength);
+    seq.status = 'running';
+    seq.admittedAt = this.admissions++;
+    this.running.push(seq);
+    step.add(seq, plan.computed, plan.count, copies);
+    return true;
+  }
+}
+
+function removeFrom<T>(list: T[], item: T): void {
+  const i = list.indexOf(item);
+  if (i >= 0) list.splice(i, 1);
+}

@@ -1,0 +1,133 @@
+import type { BlockTable } from '../kv/BlockTable.ts';
+import type { HashChain } from '../kv/PrefixCache.ts';
+
+/**
+ * waiting: queued, never admitted. running: holds blocks, computed each step.
+ * preempted: its blocks were taken back; queued again to recompute. finished: done for good.
+ */
+export type SequenceStatus = 'waiting' | 'running' | 'preempted' | 'finished';
+
+/** stop: EOS or a stop string (the engine's call); length: maxTokens; abort: cancelled. */
+export type FinishReason = 'stop' | 'length' | 'abort';
+
+export interface Usage {
+  promptTokens: number;
+  /** Prompt tokens whose KV came from the prefix cache instead of being computed. */
+  cachedPromptTokens: number;
+  completionTokens: number;
+}
+
+/**
+ * One stream of tokens: a request's prompt and what has been generated after it.
+ * `P` is the sampling parameters, which the scheduler carries without reading.
+ */
+export class Sequence<P = unknown> {
+  readonly id: string;
+  readonly requestId: string;
+  readonly promptLength: number;
+  readonly maxTokens: number;
+  readonly params: P;
+  /** The sequence this one was forked from (n > 1), if any. */
+  readonly parentId: string | undefined;
+  readonly table: BlockTable;
+  /** Hashes of the full blocks of `tokens`, kept across preemption since tokens only grow. */
+  readonly chain: HashChain;
+  status: SequenceStatus = 'waiting';
+  finishReason: FinishReason | undefined;
+  /** Cache hits at first admission (a recompute after preemption does not count). */
+  cachedPromptTokens = 0;
+  /** Order of the last admission; the highest is preempted first. -1 before the first. */
+  admittedAt = -1;
+  private readonly all: number[];
+
+  constructor(init: {
+    id: string;
+    requestId: string;
+    tokens: readonly number[];
+    promptLength: number;
+    maxTokens: number;
+    params: P;
+    parentId?: string;
+    table: BlockTable;
+    chain: HashChain;
+  }) {
+    this.id = init.id;
+    this.requestId = init.requestId;
+    this.all = [...init.tokens];
+    this.promptLength = init.promptLength;
+    this.maxTokens = init.maxTokens;
+    this.params = init.params;
+    this.parentId = init.parentId;
+    this.table = init.table;
+    this.chain = init.chain;
+  }
+
+  /** Prompt then generated tokens. */
+  get tokens(): readonly number[] {
+    return this.all;
+  }
+
+  get promptTokens(): readonly number[] {
+    return this.all.slice(0, this.promptLength);
+  }
+
+  get outputTokens(): readonly number[] {
+    return this.all.slice(this.promptLength);
+  }
+
+  get numOutput(): number {
+    return this.all.length - this.promptLength;
+  }
+
+  /** Positions whose KV is in the cache (or being written by the step in flight). */
+  get numComputed(): number {
+    return this.table.numTokens;
+  }
+
+  /** Tokens still to run through the model; 1 for a sequence that is decoding. */
+  get numUncomputed(): number {
+    return this.all.length - this.table.numTokens;
+  }
+
+  get isFinished(): boolean {
+    return this.status === 'finished';
+  }
+
+  /** Only the scheduler appends, after the step that sampled the token. */
+  appendToken(token: number): void {
+    this.all.push(token);
+  }
+
+  /** A running child with every token so far, over `table` (a fork of this one's table). */
+  forkAs(id: string, table: BlockTable): Sequence<P> {
+    const child = new Sequence<P>({
+      id,
+      requestId: this.requestId,
+      tokens: this.all,
+      promptLength: this.promptLength,
+      maxTokens: this.maxTokens,
+      params: this.params,
+      parentId: this.id,
+      table,
+      chain: this.chain.clone(),
+    });
+    child.status = 'running';
+    child.cachedPromptTokens = this.cachedPromptTokens;
+    return child;
+  }
+
+  usage(): Usage {
+    return { promptTokens: this.promptLength, cachedPromptTokens: this.cachedPromptTokens, completionTokens: this.numOutput };
+  }
+}
+
+/**
+ * Usage of a whole request (all its sequences when n > 1): the prompt is counted once, from the
+ * sequence that was not forked, and completions are summed.
+ */
+export function requestUsage(sequences: readonly Sequence<unknown>[]): Usage {
+  const root = sequences.find((s) => s.parentId === undefined) ?? sequences[0];
+  if (!root) return { promptTokens: 0, cachedPromptTokens: 0, completionTokens: 0 };
+  const completionTokens = sequences.reduce((sum, s) => sum + s.numOutput, 0);
+  return { promptTokens: root.promptLength, cachedPromptTokens: root.cachedPromptTokens, completionTokens };
+}

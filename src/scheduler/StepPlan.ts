@@ -1,0 +1,83 @@
+import type { ForwardBatch, SequenceChunk } from '../kv/batch.ts';
+import type { CopyPair } from '../kv/BlockTable.ts';
+import type { Sequence } from './Sequence.ts';
+
+/** A SequenceChunk (as the backends take it) that also says whose it is and what to do after. */
+export interface ScheduledChunk extends SequenceChunk {
+  seqId: string;
+  /** The chunk ends at the sequence's last token: sample the next one from its logits. */
+  sample: boolean;
+}
+
+/** What one engine step must do, in order: the copies, then one forward over the chunks. */
+export interface StepPlan {
+  /** One chunk per scheduled sequence: decodes first, then prefill chunks. */
+  chunks: ScheduledChunk[];
+  /** Copy-on-write block copies (src, dst), all layers, to run before the forward. */
+  copies: CopyPair[];
+  /** Sequences whose blocks were taken back this step; they wait to be recomputed. */
+  preempted: string[];
+  /** Tokens in the batch (at most maxBatchTokens). */
+  numTokens: number;
+}
+
+/** The engine's answer for one sampled chunk. */
+export interface SampledToken {
+  seqId: string;
+  token: number;
+}
+
+/** The batch to hand a ForwardBackend for a plan: only each chunk's last logits are needed. */
+export function forwardBatchOf(plan: StepPlan): ForwardBatch {
+  return { chunks: plan.chunks, logits: 'last' };
+}
+
+/**
+ * A plan under construction. A sequence already given a chunk can be taken out again when it is
+ * preempted later in the same step (its blocks, copies included, were given back).
+ */
+export class StepBuilder {
+  private readonly entries = new Map<string, { chunk: ScheduledChunk; copies: CopyPair[] }>();
+  private left: number;
+
+  constructor(maxTokens: number) {
+    this.left = maxTokens;
+  }
+
+  /** Tokens that may still join this step. */
+  get budget(): number {
+    return this.left;
+  }
+
+  /** Adds `seq`'s tokens [start, start + count), whose slots its table has just reserved. */
+  add(seq: Sequence<unknown>, start: number, count: number, copies: CopyPair[]): void {
+    const chunk: ScheduledChunk = {
+      seqId: seq.id,
+      tokens: seq.tokens.slice(start, start + count),
+      startPos: start,
+      blockTable: [...seq.table.blocks],
+      sample: start + count === seq.tokens.length,
+    };
+    this.entries.set(seq.id, { chunk, copies });
+    this.left -= count;
+  }
+
+  remove(seqId: string): void {
+    const entry = this.entries.get(seqId);
+    if (!entry) return;
+    this.entries.delete(seqId);
+    this.left += entry.chunk.tokens.length;
+  }
+
+  build(preempted: string[]): StepPlan {
+    const chunks: ScheduledChunk[] = [];
+    const copies: CopyPair[] = [];
+    let numTokens = 0;
+    for (const { chunk, copies: c } of this.entries.values()) {
+      chunks.push(chunk);
+      copies.push(...c);
+      numTokens += chunk.tokens.length;
+    }
+    return { chunks, copies, preempted, numTokens };
+  }
+}

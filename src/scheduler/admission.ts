@@ -1,0 +1,29 @@
+import type { BlockId } from '../kv/BlockTable.ts';
+import { appendCost } from '../kv/BlockTable.ts';
+import type { KvCache } from '../kv/KvCache.ts';
+import type { Sequence } from './Sequence.ts';
+
+/** How a waiting sequence would start: hit blocks to adopt, tokens they cover, tokens to compute now. */
+export interface AdmissionPlan {
+  hits: BlockId[];
+  computed: number;
+  count: number;
+}
+
+/**
+ * Looks a waiting sequence's tokens (prompt, plus output when it was preempted) up in the prefix
+ * cache and returns the cheapest start that fits in the free blocks, or null. Only the uncached
+ * suffix is computed, always including the last token so that there are logits to sample.
+ */
+export function planAdmission(seq: Sequence<unknown>, kv: KvCache, budget: number): AdmissionPlan | null {
+  const bs = kv.blockSize;
+  const total = seq.tokens.length;
+  const hits = kv.prefix.lookup(seq.chain, seq.tokens);
+  const attempts: AdmissionPlan[] = [];
+  const add = (blocks: BlockId[], computed: number) => attempts.push({ hits: blocks, computed, count: Math.min(total - computed, budget) });
+  add(hits, Math.min(hits.length * bs, total - 1));
+  // A whole-prompt hit rewrites its last token into a copy of the last block; if that one extra
+  // block does not fit, recomputing the whole last block needs none.
+  if (hits.length * bs >= total) add(hits.slice(0, -1), (hits.length - 1) * bs);
+  return attempts.find((a) => appendCost(a.hits, a.computed, a.count, bs, kv.pool) <= kv.pool.numFree) ?? null;
+}
