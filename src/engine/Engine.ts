@@ -1,0 +1,214 @@
+import type { TokenLogprob } from '../api/openai.ts';
+import { ContextLengthError, KvCacheFullError } from '../errors.ts';
+import { Rng } from '../sampling/Rng.ts';
+import { logSoftmax, sample, topLogprobs } from '../sampling/sample.ts';
+import { Scheduler } from '../scheduler/Scheduler.ts';
+import type { Sequence } from '../scheduler/Sequence.ts';
+import { forwardBatchOf, type SampledToken, type StepPlan } from '../scheduler/StepPlan.ts';
+import type { Tokenizer } from '../tokenizer/Tokenizer.ts';
+import type { BlockCell, EngineStats, EventSink } from './events.ts';
+import type { ForwardBackend } from './ForwardBackend.ts';
+import { parseRequest } from './GenerationRequest.ts';
+import { EngineMeter } from './EngineMeter.ts';
+import { type Choice, Request } from './Request.ts';
+import { StopFilter } from './StopFilter.ts';
+
+export interface EngineOptions {
+  modelName: string;
+  fingerprint: string;
+  /** Tokens per step across the batch (chunked prefill budget). */
+  maxBatchTokens?: number;
+  adapter?: string;
+}
+
+/**
+ * The engine: one step = schedule, copy-on-write copies, one forward for the whole batch,
+ * sample, stream. Many requests share one paged KV pool; each step's events go to each
+ * request's sink in one batch.
+ */
+export class Engine {
+  readonly scheduler: Scheduler<Request>;
+  private readonly requests = new Map<string, Request>();
+  private readonly meter = new EngineMeter();
+  private running: Promise<void> | null = null;
+  private nextId = 0;
+
+  constructor(
+    readonly backend: ForwardBackend,
+    readonly tokenizer: Tokenizer,
+    private readonly opts: EngineOptions,
+  ) {
+    this.scheduler = new Scheduler<Request>({
+      numBlocks: backend.numBlocks,
+      blockSize: backend.blockSize,
+      modelFingerprint: opts.fingerprint,
+      maxBatchTokens: opts.maxBatchTokens ?? 256,
+      maxModelLen: backend.config.maxPositions,
+    });
+  }
+
+  modelName(): string {
+    return this.opts.modelName;
+  }
+
+  /** Validates and queues a request; events stream to `sink`. Throws typed errors before allocating. */
+  generate(raw: unknown, sink: EventSink): string {
+    const params = parseRequest(raw);
+    const prompt =
+      'messages' in params.prompt
+        ? this.tokenizer.encodeChat(params.prompt.messages, { addGenerationPrompt: true })
+        : this.tokenizer.encode(params.prompt.text, { addBos: params.prompt.addBos });
+    if (prompt.length === 0) prompt.push(this.tokenizer.bosId ?? 0);
+    const context = this.backend.config.maxPositions;
+    const maxTokens = params.maxTokens ?? context - prompt.length;
+    if (prompt.length + maxTokens > context || maxTokens < 1) throw new ContextLengthError(prompt.length, maxTokens, context);
+
+    const id = `req-${this.nextId++}`;
+    const request = new Request(id, params, sink);
+    const seq = this.scheduler.add({ id: `${id}/0`, requestId: id, prompt, maxTokens, params: request });
+    request.sequences.push(seq);
+    request.choices.push(this.newChoice(request, 0, seq.id, prompt));
+    this.requests.set(id, request);
+    this.meter.promptTokens += prompt.length;
+    this.running ??= this.loop().finally(() => (this.running = null));
+    return id;
+  }
+
+  /** Cancels a request and frees every block it held, at once. */
+  abort(requestId: string): void {
+    const request = this.requests.get(requestId);
+    if (!request) return;
+    for (const seq of request.sequences) this.scheduler.abort(seq.id);
+    this.requests.delete(requestId);
+  }
+
+  /** Resolves when no request is left. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private newChoice(request: Request, index: number, seqId: string, context: readonly number[]): Choice {
+    const seed = request.params.sampling.seed;
+    return {
+      index,
+      seqId,
+      decoder: this.tokenizer.streamDecoder({ skipSpecial: true, context: context.slice(-4) }),
+      stop: new StopFilter(request.params.stop),
+      rng: new Rng(seed === null ? (Math.random() * 2 ** 32) >>> 0 : seed + index * 0x9e3779b9),
+      done: false,
+    };
+  }
+
+  private async loop(): Promise<void> {
+    while (this.scheduler.hasWork) {
+      const plan = this.scheduler.schedule();
+      if (plan.chunks.length === 0) {
+        this.scheduler.appendTokens([]);
+        this.failAll(new KvCacheFullError('no request could be scheduled: the KV cache is too small for the waiting requests'));
+        return;
+      }
+      let rows: Float32Array[];
+      const t0 = performance.now();
+      try {
+        if (plan.copies.length > 0) await this.backend.copyBlocks(plan.copies);
+        rows = await this.backend.forward(forwardBatchOf(plan));
+      } catch (e) {
+        // Abort first: the scheduler then expects no tokens for the failed step's chunks.
+        this.failAll(e instanceof Error ? e : new Error(String(e)));
+        this.scheduler.appendTokens([]);
+        return;
+      }
+      this.meter.step(plan, performance.now() - t0);
+      this.scheduler.appendTokens(this.sampleStep(plan, rows));
+      for (const request of this.requests.values()) {
+        request.flush();
+        if (request.finished) {
+          this.requests.delete(request.id);
+          this.meter.finishedRequests++;
+        }
+      }
+      // Let new requests and aborts in between steps, even on the synchronous CPU backend.
+      await new Promise((r) => setTimeout(r, 0));
+    }
+  }
+
+  /** Samples one token for each chunk that ends a sequence, forks n > 1 requests, streams text. */
+  private sampleStep(plan: StepPlan, rows: Float32Array[]): SampledToken[] {
+    const out: SampledToken[] = [];
+    plan.chunks.forEach((chunk, i) => {
+      if (!chunk.sample) return;
+      const seq = this.scheduler.get(chunk.seqId);
+      const request = seq?.params;
+      if (!seq || !request || !this.requests.has(request.id)) return;
+      const targets = [seq];
+      if (!request.forked && request.params.n > 1) {
+        request.forked = true;
+        const children = this.scheduler.fork(seq.id, request.params.n, Array.from({ length: request.params.n - 1 }, (_, k) => `${request.id}/${k + 1}`));
+        children.forEach((child, k) => {
+          request.sequences.push(child);
+          request.choices.push(this.newChoice(request, k + 1, child.id, seq.tokens));
+        });
+        targets.push(...children);
+      }
+      for (const target of targets) {
+        const token = this.sampleOne(target, request, rows[i]);
+        if (token !== null) out.push({ seqId: target.id, token });
+      }
+    });
+    return out;
+  }
+
+  /** Samples and streams one token; null when the sequence ended here (EOS or a stop string). */
+  private sampleOne(seq: Sequence<Request>, request: Request, logits: Float32Array): number | null {
+    const choice = request.choiceOf(seq.id)!;
+    const p = request.params;
+    const token = sample(logits, p.sampling, choice.rng, seq.tokens);
+    this.meter.generatedTokens++;
+    if (this.tokenizer.eosIds.includes(token)) {
+      request.finishChoice(choice, 'stop');
+      this.scheduler.finish(seq.id, 'stop');
+      return null;
+    }
+    const logprobs = p.topLogprobs === null ? null : [this.logprobOf(logits, token, p.topLogprobs)];
+    const stopped = request.emitText(choice, choice.decoder.push(token), logprobs);
+    const last = seq.numOutput + 1 >= seq.maxTokens;
+    if (stopped || last) {
+      request.finishChoice(choice, stopped ? 'stop' : 'length');
+      // The scheduler finishes 'length' itself when the token is appended.
+      if (stopped) {
+        this.scheduler.finish(seq.id, 'stop');
+        return null;
+      }
+    }
+    return token;
+  }
+
+  private logprobOf(logits: Float32Array, token: number, top: number): TokenLogprob {
+    const lp = logSoftmax(logits);
+    const entry = (id: number) => {
+      const text = this.tokenizer.decode([id]);
+      return { token: text, logprob: lp[id], bytes: [...new TextEncoder().encode(text)] };
+    };
+    return { ...entry(token), top_logprobs: topLogprobs(lp, top).map((t) => entry(t.id)) };
+  }
+
+  private failAll(error: Error): void {
+    for (const request of this.requests.values()) {
+      for (const seq of request.sequences) this.scheduler.abort(seq.id);
+      request.fail(error);
+    }
+    this.requests.clear();
+  }
+
+  stats(): EngineStats {
+    return this.meter.stats(this, this.opts.adapter ?? this.backend.name);
+  }
+
+  blockMap(): BlockCell[] {
+    return this.scheduler.snapshot().map((b) => ({
+      state: b.state,
+      owners: [...new Set(b.owners.map((o) => o.split('/')[0]))],
+      persisted: b.persisted ?? false,
+    }));
+  }
+}
