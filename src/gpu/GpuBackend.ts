@@ -1,0 +1,211 @@
+/**
+ * The forward pass on WebGPU.
+ *
+ * Design of the kernels (wgsl/, one per file): a step is one compute pass in one command
+ * buffer. The batch is flattened into query rows, chunk after chunk; each row carries its
+ * position, its cache slot and the offset of its sequence's block table, so one set of
+ * dispatches serves decode tokens and prefill chunks of any length together. Per layer:
+ * rmsnorm; one matmul for q|k|v (stacked weights, optional bias); RoPE from a cos/sin table
+ * the host computes in f64 (llama3 scaling exact, no loss at large positions); kv_write into
+ * the paged pools through the slot mapping; paged attention (one invocation per row and query
+ * head, online softmax, GQA, reading K/V only through the block table, causal by position);
+ * o_proj with the residual add fused (the matmul accumulates into the residual stream);
+ * rmsnorm; one matmul for gate|up; silu*up; down with the residual fused. Then only the rows
+ * whose logits are wanted are gathered, normed and multiplied by the LM head, and for greedy
+ * steps argmax runs on the GPU so that a step reads back one u32 per sequence. The matmul is
+ * a barrier-free 4x4 register tile per invocation, the same kernel for prefill (M = tokens)
+ * and decode (M = sequences), where it is a batched matrix-vector product that reads each
+ * weight once. Workgroup memory and barriers appear only in the row reductions (rmsnorm,
+ * argmax), and there only on real GPUs: on CPU adapters (SwiftShader), where a barrier costs
+ * tens of microseconds, those kernels run one invocation per row (the ROW_LANES override).
+ * Everything is f32; no shader-f16. Each layer's K and V pools are one buffer each; a pool
+ * larger than one storage binding is refused (explicit block count) or capped (budget).
+ */
+import { ConfigError } from '../errors.ts';
+import type { ForwardBackend } from '../engine/ForwardBackend.ts';
+import type { ForwardBatch } from '../kv/batch.ts';
+import type { ModelConfig } from '../model/config.ts';
+import type { ModelWeights } from '../model/weights.ts';
+import { ropeInvFreq } from '../cpu/rope.ts';
+import { buildForwardGroups, type ForwardGroups, type StepUniforms } from './bindGroups.ts';
+import { type BlockPairs, checkBlockPairs, copyBlocksOnGpu } from './blockCopy.ts';
+import { GpuDevice } from './device.ts';
+import { scoped } from './errorScopes.ts';
+import { encodeForward } from './forwardPass.ts';
+import { GpuWeights } from './gpuWeights.ts';
+import { createKernels, kernelShape, type KernelShape, type Kernels } from './kernels.ts';
+import { type KvCacheOptions, planKvCache } from './kvPlan.ts';
+import { KvPools } from './kvPools.ts';
+import { StepBuffers, type StepCapacity } from './stepBuffers.ts';
+import { packStep, type StepInputs } from './stepInputs.ts';
+
+export interface GpuBackendOptions extends KvCacheOptions {
+  /** navigator.gpu by default; tests pass Dawn's GPU object. */
+  gpu?: GPU;
+}
+
+/** The matmul and attention kernels walk rows in vec4 steps. */
+function checkShapes(c: ModelConfig): void {
+  const need: Array<[string, number]> = [
+    ['hidden_size', c.hiddenSize],
+    ['intermediate_size', c.intermediateSize],
+    ['head_dim', c.headDim],
+  ];
+  for (const [field, v] of need) {
+    if (v % 4 !== 0) throw new ConfigError('config.json', `the WebGPU kernels need a multiple of 4 here, got ${v}`, field);
+  }
+}
+
+export class GpuBackend implements ForwardBackend {
+  readonly name = 'webgpu' as const;
+  readonly config: ModelConfig;
+  readonly blockSize: number;
+  readonly numBlocks: number;
+  /** The device, for callers that watch limits or losses. */
+  readonly gpu: GpuDevice;
+  private readonly shape: KernelShape;
+  private readonly kernels: Kernels;
+  private readonly weights: GpuWeights;
+  private readonly pools: KvPools;
+  private readonly uniforms: StepUniforms;
+  private readonly invFreq: Float64Array;
+  private buffers: StepBuffers | null = null;
+  private groups: ForwardGroups | null = null;
+  /** Steps run one at a time: they share the step buffers and read-back buffers. */
+  private tail: Promise<unknown> = Promise.resolve();
+
+  private constructor(gpu: GpuDevice, weights: ModelWeights, opts: KvCacheOptions) {
+    const c = weights.config;
+    this.gpu = gpu;
+    this.config = c;
+    const plan = planKvCache(c, opts, Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize));
+    this.blockSize = opts.blockSize;
+    this.numBlocks = plan.numBlocks;
+    this.shape = kernelShape(c, opts.blockSize, gpu.cpuAdapter ? 1 : 64);
+    this.invFreq = ropeInvFreq(c);
+    this.kernels = createKernels(gpu.device, this.shape, c.qkvBias);
+    this.weights = new GpuWeights(gpu, weights);
+    this.pools = new KvPools(gpu, c, plan);
+    this.uniforms = { rows: gpu.uniform('rows'), logitRows: gpu.uniform('logit rows') };
+  }
+
+  /** Uploads the weights once and allocates the KV pools. */
+  static async create(weights: ModelWeights, opts: GpuBackendOptions): Promise<GpuBackend> {
+    checkShapes(weights.config);
+    const gpu = await GpuDevice.request(opts.gpu);
+    let backend: GpuBackend | null = null;
+    try {
+      await scoped(gpu.device, () => {
+        backend = new GpuBackend(gpu, weights, opts);
+      });
+    } catch (e) {
+      gpu.destroy();
+      throw e;
+    }
+    return backend!;
+  }
+
+  forward(batch: ForwardBatch): Promise<Float32Array[]> {
+    return this.serial(async () => {
+      const step = this.prepare(batch, batch.logits);
+      if (!step) return [];
+      const bytes = step.logitRows.length * this.config.vocabSize * 4;
+      const b = this.buffers!;
+      const data = await this.submit(step, false, b.logits, b.logitsRead, bytes);
+      const all = new Float32Array(data);
+      const out: Float32Array[] = [];
+      let row = 0;
+      for (const n of step.logitCounts) {
+        out.push(all.slice(row * this.config.vocabSize, (row + n) * this.config.vocabSize));
+        row += n;
+      }
+      return out;
+    });
+  }
+
+  /**
+   * One greedy step: the argmax of each chunk's last logits, computed on the GPU, so only one
+   * id per chunk is read back. `batch.logits` is ignored (always the last token).
+   */
+  forwardGreedy(batch: ForwardBatch): Promise<number[]> {
+    return this.serial(async () => {
+      const step = this.prepare(batch, 'last');
+      if (!step) return [];
+      const b = this.buffers!;
+      const data = await this.submit(step, true, b.ids, b.idsRead, step.logitRows.length * 4);
+      return Array.from(new Uint32Array(data));
+    });
+  }
+
+  copyBlocks(pairs: BlockPairs): Promise<void> {
+    return this.serial(async () => {
+      this.gpu.assertAlive();
+      checkBlockPairs(pairs, this.numBlocks);
+      if (pairs.length === 0) return;
+      const blockElems = this.shape.numKvHeads * this.blockSize * this.shape.headDim;
+      await copyBlocksOnGpu(this.gpu, this.kernels.copyBlocks, this.pools.all(), pairs, blockElems);
+      this.gpu.assertAlive();
+    });
+  }
+
+  dispose(): void {
+    this.buffers?.destroy();
+    this.pools.destroy();
+    this.weights.destroy();
+    this.gpu.destroy();
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn, fn);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Packs and uploads a step; null for an empty batch. */
+  private prepare(batch: ForwardBatch, logits: 'last' | 'all'): StepInputs | null {
+    this.gpu.assertAlive();
+    const step = packStep(batch, this.config, this, this.invFreq, logits);
+    if (step.rows === 0) return null;
+    const need: StepCapacity = { rows: step.rows, tableLen: step.tables.length, logitRows: step.logitRows.length };
+    if (!this.buffers || !this.buffers.fits(need)) {
+      this.buffers?.destroy();
+      this.buffers = new StepBuffers(this.gpu, this.config, need);
+      this.groups = buildForwardGroups(this.gpu.device, this.kernels, this.weights, this.pools, this.buffers, this.uniforms);
+    }
+    const q = this.gpu.device.queue;
+    const b = this.buffers;
+    q.writeBuffer(b.tokens, 0, step.tokens);
+    q.writeBuffer(b.rowMeta, 0, step.rowMeta);
+    q.writeBuffer(b.rope, 0, step.rope);
+    q.writeBuffer(b.tables, 0, step.tables);
+    q.writeBuffer(b.logitRows, 0, step.logitRows);
+    q.writeBuffer(this.uniforms.rows, 0, Uint32Array.of(step.rows));
+    q.writeBuffer(this.uniforms.logitRows, 0, Uint32Array.of(step.logitRows.length));
+    return step;
+  }
+
+  /** Encodes the forward pass, copies `bytes` of `result` back, and returns them. */
+  private async submit(step: StepInputs, argmax: boolean, result: GPUBuffer, readBack: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+    const device = this.gpu.device;
+    const errors = scoped(device, () => {
+      const encoder = device.createCommandEncoder({ label: 'forward' });
+      const pass = encoder.beginComputePass({ label: 'forward' });
+      const shape = { rows: step.rows, logitRows: step.logitRows.length };
+      encodeForward(pass, this.kernels, this.groups!, this.shape, shape, this.gpu.limits.maxComputeWorkgroupsPerDimension, argmax);
+      pass.end();
+      encoder.copyBufferToBuffer(result, 0, readBack, 0, bytes);
+      device.queue.submit([encoder.finish()]);
+    });
+    try {
+      await readBack.mapAsync(GPUMapMode.READ, 0, bytes);
+    } catch (e) {
+      this.gpu.assertAlive();
+      await errors;
+      throw e;
+    }
+    const data = readBack.getMappedRange(0, bytes).slice(0);
+    readBack.unmap();
+    await errors;
+    return data;
+  }
+}

@@ -1,0 +1,131 @@
+import { DeviceLostError, WebGpuUnavailableError } from '../errors.ts';
+
+/** The adapter limits Folio plans its buffers with (the ones it asks the device for). */
+export interface GpuLimits {
+  maxStorageBufferBindingSize: number;
+  maxBufferSize: number;
+  maxComputeWorkgroupStorageSize: number;
+  maxComputeWorkgroupsPerDimension: number;
+}
+
+const MiB = 1024 * 1024;
+
+/** Bytes as MiB for messages a user reads: two significant digits below 10 MiB, whole above. */
+export function mib(bytes: number): string {
+  const m = bytes / MiB;
+  return m < 10 ? String(Number(m.toPrecision(2))) : Math.round(m).toString();
+}
+
+function browserGpu(): GPU | undefined {
+  return (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+}
+
+/**
+ * A WebGPU device with the adapter's largest buffer limits, that turns every way of not
+ * getting one into a WebGpuUnavailableError a user can act on, and remembers a loss so that
+ * later calls fail with DeviceLostError instead of hanging or returning zeros.
+ */
+export class GpuDevice {
+  readonly device: GPUDevice;
+  readonly limits: GpuLimits;
+  /**
+   * A CPU implementation (SwiftShader, or any fallback adapter): workgroup barriers cost tens
+   * of microseconds there, so row reductions use one invocation per row.
+   */
+  readonly cpuAdapter: boolean;
+  private lostMessage: string | null = null;
+  private destroyed = false;
+
+  private constructor(device: GPUDevice, limits: GpuLimits, cpuAdapter: boolean) {
+    this.device = device;
+    this.limits = limits;
+    this.cpuAdapter = cpuAdapter;
+    void device.lost.then((info) => {
+      this.lostMessage = this.destroyed
+        ? 'the WebGPU backend was disposed'
+        : `the GPU device was lost (${info.reason}${info.message ? `: ${info.message}` : ''}); reload the model to continue`;
+    });
+  }
+
+  /** `gpu` is navigator.gpu in browsers and workers; tests pass Dawn's. */
+  static async request(gpu: GPU | undefined = browserGpu()): Promise<GpuDevice> {
+    if (!gpu) {
+      throw new WebGpuUnavailableError(
+        'WebGPU is not available in this browser (navigator.gpu is missing). Use a recent Chrome, Edge or Safari, ' +
+          'serve the page over https or from localhost, or run the model on the CPU instead.',
+      );
+    }
+    let adapter: GPUAdapter | null;
+    try {
+      adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+    } catch (e) {
+      throw new WebGpuUnavailableError(`WebGPU is present but asking it for a GPU failed: ${String(e)}`);
+    }
+    if (!adapter) {
+      throw new WebGpuUnavailableError(
+        'WebGPU is present but found no usable GPU adapter (the GPU may be disabled or blocklisted by the browser).',
+      );
+    }
+    const a = adapter.limits;
+    const limits: GpuLimits = {
+      maxStorageBufferBindingSize: a.maxStorageBufferBindingSize,
+      maxBufferSize: a.maxBufferSize,
+      maxComputeWorkgroupStorageSize: a.maxComputeWorkgroupStorageSize,
+      maxComputeWorkgroupsPerDimension: a.maxComputeWorkgroupsPerDimension,
+    };
+    let device: GPUDevice;
+    try {
+      device = await adapter.requestDevice({
+        requiredLimits: {
+          maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+          maxBufferSize: limits.maxBufferSize,
+          maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
+        },
+      });
+    } catch (e) {
+      throw new WebGpuUnavailableError(`the GPU adapter refused to create a device: ${String(e)}`);
+    }
+    // `info` is missing in browsers that predate it; then assume a real GPU.
+    const info = (adapter as { info?: GPUAdapterInfo }).info;
+    const cpuAdapter = info?.isFallbackAdapter === true || info?.architecture === 'swiftshader';
+    return new GpuDevice(device, limits, cpuAdapter);
+  }
+
+  /** Throws DeviceLostError once the device is gone (lost, or destroyed by dispose). */
+  assertAlive(): void {
+    if (this.lostMessage !== null) throw new DeviceLostError(this.lostMessage);
+    if (this.destroyed) throw new DeviceLostError('the WebGPU backend was disposed');
+  }
+
+  /** Refuses, in words, a storage buffer larger than this GPU can bind. */
+  checkBufferSize(bytes: number, what: string): void {
+    const max = Math.min(this.limits.maxStorageBufferBindingSize, this.limits.maxBufferSize);
+    if (bytes > max) {
+      throw new WebGpuUnavailableError(
+        `the model needs a buffer of ${mib(bytes)} MiB (${what}) but this GPU allows ${mib(max)} MiB per buffer`,
+      );
+    }
+  }
+
+  /** A storage buffer, size-checked, rounded up to 16 bytes (vec4 views and empty batches). */
+  storage(bytes: number, what: string, extraUsage = 0): GPUBuffer {
+    this.checkBufferSize(bytes, what);
+    const size = Math.max(16, Math.ceil(bytes / 16) * 16);
+    return this.device.createBuffer({
+      label: what,
+      size,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC | extraUsage,
+    });
+  }
+
+  /** A 16-byte uniform buffer holding one u32 (the `dims.rows` of the kernels). */
+  uniform(what: string): GPUBuffer {
+    return this.device.createBuffer({ label: what, size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.device.destroy();
+  }
+}

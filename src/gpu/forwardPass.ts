@@ -1,0 +1,58 @@
+import type { ForwardGroups } from './bindGroups.ts';
+import { foldedGrid, grid64 } from './grid.ts';
+import type { KernelShape, Kernels } from './kernels.ts';
+
+/** Row counts of one step: query rows, and rows whose logits are wanted. */
+export interface StepShape {
+  rows: number;
+  logitRows: number;
+}
+
+/**
+ * Records a whole forward pass, every layer, into one compute pass: embedding, per layer
+ * [rmsnorm, qkv, rope, kv_write, paged attention, o_proj (+residual), rmsnorm, gate|up,
+ * silu*up, down (+residual)], then the logit rows' final norm and LM head, and optionally
+ * argmax. WebGPU orders the dispatches of a pass, so each sees the previous one's writes.
+ */
+export function encodeForward(
+  pass: GPUComputePassEncoder,
+  k: Kernels,
+  g: ForwardGroups,
+  shape: KernelShape,
+  step: StepShape,
+  maxPerDim: number,
+  argmax: boolean,
+): void {
+  const { rows, logitRows } = step;
+  const qkvDim = (shape.numHeads + 2 * shape.numKvHeads) * shape.headDim;
+  const run = (p: GPUComputePipeline, group: GPUBindGroup, [x, y]: [number, number]) => {
+    pass.setPipeline(p);
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(x, y);
+  };
+  const perRow = (n: number) => foldedGrid(Math.ceil(n / (64 / shape.rowLanes)), maxPerDim);
+  const elems = (n: number) => grid64(n, maxPerDim);
+  const matmul = (m: number, n: number): [number, number] => {
+    const y = Math.ceil(m / 4);
+    if (y > maxPerDim) throw new RangeError(`a step of ${m} rows is more than this GPU dispatches at once (${maxPerDim * 4})`);
+    return [Math.ceil(n / 256), y];
+  };
+
+  run(k.gather, g.embed, elems(rows * shape.hiddenSize));
+  for (const lg of g.layers) {
+    run(k.rmsnorm, lg.inputNorm, perRow(rows));
+    run(k.qkv, lg.qkv, matmul(rows, qkvDim));
+    run(k.rope, lg.rope, elems((rows * (shape.numHeads + shape.numKvHeads) * shape.headDim) / 2));
+    run(k.kvWrite, lg.kvWrite, elems(rows * shape.numKvHeads * shape.headDim));
+    run(k.attention, lg.attention, elems(rows * shape.numHeads));
+    run(k.oProj, lg.oProj, matmul(rows, shape.hiddenSize));
+    run(k.rmsnorm, lg.postNorm, perRow(rows));
+    run(k.gateUp, lg.gateUp, matmul(rows, 2 * shape.intermediateSize));
+    run(k.siluMul, lg.siluMul, elems(rows * shape.intermediateSize));
+    run(k.down, lg.down, matmul(rows, shape.hiddenSize));
+  }
+  run(k.gather, g.gatherLast, elems(logitRows * shape.hiddenSize));
+  run(k.rmsnorm, g.finalNorm, perRow(logitRows));
+  run(k.lmHead, g.lmHead, matmul(logitRows, shape.vocabSize));
+  if (argmax) run(k.argmax, g.argmax, perRow(logitRows));
+}

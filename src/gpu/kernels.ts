@@ -1,0 +1,152 @@
+import argmaxSrc from '../../wgsl/argmax.wgsl?raw';
+import copyBlocksSrc from '../../wgsl/copy_blocks.wgsl?raw';
+import gatherRowsSrc from '../../wgsl/gather_rows.wgsl?raw';
+import kvWriteSrc from '../../wgsl/kv_write.wgsl?raw';
+import matmulSrc from '../../wgsl/matmul.wgsl?raw';
+import pagedAttentionSrc from '../../wgsl/paged_attention.wgsl?raw';
+import rmsnormSrc from '../../wgsl/rmsnorm.wgsl?raw';
+import ropeSrc from '../../wgsl/rope.wgsl?raw';
+import siluMulSrc from '../../wgsl/silu_mul.wgsl?raw';
+import type { ModelConfig } from '../model/config.ts';
+
+/** Shapes the kernels are specialised for (override constants). */
+export interface KernelShape {
+  hiddenSize: number;
+  intermediateSize: number;
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  vocabSize: number;
+  rmsNormEps: number;
+  blockSize: number;
+  /** Invocations per row in the row reductions (rmsnorm, argmax): 1 on CPU adapters, 64 on GPUs. */
+  rowLanes: number;
+}
+
+export interface MatmulSpec {
+  k: number;
+  n: number;
+  accumulate: boolean;
+  bias: boolean;
+}
+
+/** Every compute pipeline of one model at one block size. */
+export interface Kernels {
+  /** Embedding lookup and logit-row selection: both gather rows of width hidden. */
+  gather: GPUComputePipeline;
+  rmsnorm: GPUComputePipeline;
+  qkv: GPUComputePipeline;
+  oProj: GPUComputePipeline;
+  gateUp: GPUComputePipeline;
+  down: GPUComputePipeline;
+  lmHead: GPUComputePipeline;
+  rope: GPUComputePipeline;
+  kvWrite: GPUComputePipeline;
+  attention: GPUComputePipeline;
+  siluMul: GPUComputePipeline;
+  argmax: GPUComputePipeline;
+  copyBlocks: GPUComputePipeline;
+}
+
+export function kernelShape(c: ModelConfig, blockSize: number, rowLanes = 64): KernelShape {
+  return {
+    hiddenSize: c.hiddenSize,
+    intermediateSize: c.intermediateSize,
+    numHeads: c.numHeads,
+    numKvHeads: c.numKvHeads,
+    headDim: c.headDim,
+    vocabSize: c.vocabSize,
+    rmsNormEps: c.rmsNormEps,
+    blockSize,
+    rowLanes,
+  };
+}
+
+type Constants = Record<string, number>;
+
+function pipeline(device: GPUDevice, label: string, code: string, constants: Constants): GPUComputePipeline {
+  const module = device.createShaderModule({ label, code });
+  return device.createComputePipeline({ label, layout: 'auto', compute: { module, entryPoint: 'main', constants } });
+}
+
+export function gatherPipeline(device: GPUDevice, width: number): GPUComputePipeline {
+  return pipeline(device, 'gather_rows', gatherRowsSrc, { WIDTH: width });
+}
+
+function checkLanes(rowLanes: number): void {
+  if (![1, 2, 4, 8, 16, 32, 64].includes(rowLanes)) throw new RangeError(`row lanes must be a power of two up to 64, got ${rowLanes}`);
+}
+
+export function rmsnormPipeline(device: GPUDevice, hidden: number, eps: number, rowLanes: number): GPUComputePipeline {
+  checkLanes(rowLanes);
+  return pipeline(device, 'rmsnorm', rmsnormSrc, { HIDDEN: hidden, EPS: eps, ROW_LANES: rowLanes });
+}
+
+export function matmulPipeline(device: GPUDevice, s: MatmulSpec): GPUComputePipeline {
+  if (s.k % 4 !== 0) throw new RangeError(`matmul needs an input width that is a multiple of 4, got ${s.k}`);
+  return pipeline(device, `matmul ${s.k}->${s.n}`, matmulSrc, {
+    K: s.k,
+    N: s.n,
+    ACCUMULATE: s.accumulate ? 1 : 0,
+    HAS_BIAS: s.bias ? 1 : 0,
+  });
+}
+
+function heads(s: KernelShape): Constants {
+  return { NUM_HEADS: s.numHeads, NUM_KV_HEADS: s.numKvHeads };
+}
+
+export function ropePipeline(device: GPUDevice, s: KernelShape): GPUComputePipeline {
+  return pipeline(device, 'rope', ropeSrc, { ...heads(s), HEAD_DIM: s.headDim });
+}
+
+export function kvWritePipeline(device: GPUDevice, s: KernelShape): GPUComputePipeline {
+  return pipeline(device, 'kv_write', kvWriteSrc, { ...heads(s), HEAD_DIM: s.headDim, BLOCK_SIZE: s.blockSize });
+}
+
+export function attentionPipeline(device: GPUDevice, s: KernelShape): GPUComputePipeline {
+  if (s.headDim % 4 !== 0) throw new RangeError(`paged attention needs a head dimension that is a multiple of 4, got ${s.headDim}`);
+  // Private arrays need a const size, so the head dimension travels as a one-line preamble.
+  const preamble = `const HEAD_DIM: u32 = ${s.headDim}u;\n`;
+  return pipeline(device, 'paged_attention', preamble + pagedAttentionSrc, {
+    ...heads(s),
+    BLOCK_SIZE: s.blockSize,
+    SCALE: 1 / Math.sqrt(s.headDim),
+  });
+}
+
+export function siluMulPipeline(device: GPUDevice, ffn: number): GPUComputePipeline {
+  return pipeline(device, 'silu_mul', siluMulSrc, { FFN: ffn });
+}
+
+export function argmaxPipeline(device: GPUDevice, vocab: number, rowLanes: number): GPUComputePipeline {
+  checkLanes(rowLanes);
+  return pipeline(device, 'argmax', argmaxSrc, { VOCAB: vocab, ROW_LANES: rowLanes });
+}
+
+export function copyBlocksPipeline(device: GPUDevice, blockElems: number): GPUComputePipeline {
+  return pipeline(device, 'copy_blocks', copyBlocksSrc, { BLOCK_ELEMS: blockElems });
+}
+
+/** Compiles every pipeline the forward pass uses; `qkvBias` selects the biased q/k/v product. */
+export function createKernels(device: GPUDevice, s: KernelShape, qkvBias: boolean): Kernels {
+  const h = s.hiddenSize;
+  const qDim = s.numHeads * s.headDim;
+  const qkvDim = (s.numHeads + 2 * s.numKvHeads) * s.headDim;
+  const f = s.intermediateSize;
+  return {
+    gather: gatherPipeline(device, h),
+    rmsnorm: rmsnormPipeline(device, h, s.rmsNormEps, s.rowLanes),
+    qkv: matmulPipeline(device, { k: h, n: qkvDim, accumulate: false, bias: qkvBias }),
+    oProj: matmulPipeline(device, { k: qDim, n: h, accumulate: true, bias: false }),
+    gateUp: matmulPipeline(device, { k: h, n: 2 * f, accumulate: false, bias: false }),
+    down: matmulPipeline(device, { k: f, n: h, accumulate: true, bias: false }),
+    lmHead: matmulPipeline(device, { k: h, n: s.vocabSize, accumulate: false, bias: false }),
+    rope: ropePipeline(device, s),
+    kvWrite: kvWritePipeline(device, s),
+    attention: attentionPipeline(device, s),
+    siluMul: siluMulPipeline(device, f),
+    argmax: argmaxPipeline(device, s.vocabSize, s.rowLanes),
+    copyBlocks: copyBlocksPipeline(device, s.numKvHeads * s.blockSize * s.headDim),
+  };
+}

@@ -1,0 +1,78 @@
+import { blocksFor, type ForwardBatch } from '../kv/batch.ts';
+import type { ModelConfig } from '../model/config.ts';
+
+/** One step's batch flattened into the arrays the kernels read; rows are chunk after chunk. */
+export interface StepInputs {
+  /** Query rows (tokens) in the step. */
+  rows: number;
+  /** [rows] token ids. */
+  tokens: Uint32Array<ArrayBuffer>;
+  /** [rows, 4]: position, offset of the sequence's block table in `tables`, slot, 0. */
+  rowMeta: Uint32Array<ArrayBuffer>;
+  /** [rows, head_dim]: cos then sin of position * inv_freq, computed in f64. */
+  rope: Float32Array<ArrayBuffer>;
+  /** The block tables of all chunks, each cut to the blocks the chunk reaches. */
+  tables: Uint32Array<ArrayBuffer>;
+  /** Rows whose logits are wanted, in output order. */
+  logitRows: Uint32Array<ArrayBuffer>;
+  /** Per chunk, how many logit rows it gets. */
+  logitCounts: number[];
+}
+
+export interface CacheShape {
+  blockSize: number;
+  numBlocks: number;
+}
+
+/**
+ * Packs a batch and checks what the GPU cannot: token ids, block tables that cover the
+ * positions, block ids inside the pools, and no slot written twice in one step (a RangeError
+ * rather than silently clamped or racing writes).
+ */
+export function packStep(batch: ForwardBatch, c: ModelConfig, cache: CacheShape, invFreq: Float64Array, logits: 'last' | 'all'): StepInputs {
+  const { blockSize, numBlocks } = cache;
+  const rows = batch.chunks.reduce((n, ch) => n + ch.tokens.length, 0);
+  const tableLen = batch.chunks.reduce((n, ch) => n + blocksFor(ch.startPos + ch.tokens.length, blockSize), 0);
+  const tokens = new Uint32Array(rows);
+  const rowMeta = new Uint32Array(rows * 4);
+  const rope = new Float32Array(rows * c.headDim);
+  const tables = new Uint32Array(tableLen);
+  const logitRows: number[] = [];
+  const logitCounts: number[] = [];
+  const half = c.headDim / 2;
+  const written = new Set<number>();
+  let row = 0;
+  let tableOffset = 0;
+  batch.chunks.forEach((ch, ci) => {
+    if (ch.tokens.length === 0) throw new RangeError(`chunk ${ci} has no tokens`);
+    if (!Number.isInteger(ch.startPos) || ch.startPos < 0) throw new RangeError(`chunk ${ci}: bad start position ${ch.startPos}`);
+    const need = blocksFor(ch.startPos + ch.tokens.length, blockSize);
+    if (ch.blockTable.length < need) {
+      throw new RangeError(`chunk ${ci}: position ${ch.startPos + ch.tokens.length - 1} is past the block table (${ch.blockTable.length} blocks)`);
+    }
+    for (let b = 0; b < need; b++) {
+      const id = ch.blockTable[b];
+      if (!Number.isInteger(id) || id < 0 || id >= numBlocks) throw new RangeError(`chunk ${ci}: block id ${id} is outside the cache (${numBlocks} blocks)`);
+      tables[tableOffset + b] = id;
+    }
+    ch.tokens.forEach((t, i) => {
+      if (!Number.isInteger(t) || t < 0 || t >= c.vocabSize) throw new RangeError(`chunk ${ci}: token id ${t} is outside the vocabulary (${c.vocabSize})`);
+      const pos = ch.startPos + i;
+      const slot = ch.blockTable[Math.floor(pos / blockSize)] * blockSize + (pos % blockSize);
+      if (written.has(slot)) throw new RangeError(`chunk ${ci}: slot ${slot} is written twice in one step`);
+      written.add(slot);
+      tokens[row] = t;
+      rowMeta.set([pos, tableOffset, slot, 0], row * 4);
+      for (let j = 0; j < half; j++) {
+        const angle = pos * invFreq[j];
+        rope[row * c.headDim + j] = Math.cos(angle);
+        rope[row * c.headDim + half + j] = Math.sin(angle);
+      }
+      if (logits === 'all' || i === ch.tokens.length - 1) logitRows.push(row);
+      row++;
+    });
+    logitCounts.push(logits === 'all' ? ch.tokens.length : 1);
+    tableOffset += need;
+  });
+  return { rows, tokens, rowMeta, rope, tables, logitRows: Uint32Array.from(logitRows), logitCounts };
+}
