@@ -9,6 +9,8 @@ export default defineConfig({
       input: { app: resolve(fileURLToPath(new URL('.', import.meta.url)), 'index.html') },
     },
   },
+  // A multi-page app: unknown paths are 404s, not index.html (model files are probed by name).
+  appType: 'mpa',
   worker: { format: 'es' },
   server: { fs: { strict: false } },
 });

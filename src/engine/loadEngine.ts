@@ -61,7 +61,7 @@ export async function loadEngine(opts: LoadEngineOptions): Promise<Engine> {
   if (opts.backend === 'webgpu') {
     const { GpuBackend } = await import('../gpu/GpuBackend.ts');
     const gpu = await GpuBackend.create(weights, { blockSize, numBlocks, gpu: opts.gpu });
-    adapter = gpu.adapterName;
+    adapter = gpu.gpu.cpuAdapter ? 'WebGPU on a CPU adapter (SwiftShader)' : 'WebGPU';
     backend = gpu;
   } else {
     backend = new CpuBackend(weights, { blockSize, numBlocks });
