@@ -13,6 +13,9 @@ import { EngineMeter } from './EngineMeter.ts';
 import { type Choice, Request } from './Request.ts';
 import { StopFilter } from './StopFilter.ts';
 
+/** A step's result: whole logits rows, or argmax ids when every sampled chunk is greedy. */
+type StepOutput = { rows: Float32Array[]; ids?: undefined } | { ids: number[]; rows?: undefined };
+
 export interface EngineOptions {
   modelName: string;
   fingerprint: string;
@@ -107,11 +110,14 @@ export class Engine {
         this.failAll(new KvCacheFullError('no request could be scheduled: the KV cache is too small for the waiting requests'));
         return;
       }
-      let rows: Float32Array[];
+      let out: StepOutput;
       const t0 = performance.now();
       try {
         if (plan.copies.length > 0) await this.backend.copyBlocks(plan.copies);
-        rows = await this.backend.forward(forwardBatchOf(plan));
+        const batch = forwardBatchOf(plan);
+        out = this.backend.forwardGreedy && plan.chunks.every((c) => !c.sample || this.isGreedy(c.seqId))
+          ? { ids: await this.backend.forwardGreedy(batch) }
+          : { rows: await this.backend.forward(batch) };
       } catch (e) {
         // Abort first: the scheduler then expects no tokens for the failed step's chunks.
         this.failAll(e instanceof Error ? e : new Error(String(e)));
@@ -119,7 +125,7 @@ export class Engine {
         return;
       }
       this.meter.step(plan, performance.now() - t0);
-      this.scheduler.appendTokens(this.sampleStep(plan, rows));
+      this.scheduler.appendTokens(this.sampleStep(plan, out));
       for (const request of this.requests.values()) {
         request.flush();
         if (request.finished) {
@@ -132,8 +138,14 @@ export class Engine {
     }
   }
 
+  /** Greedy without penalties or logprobs: the device's argmax is all the step needs. */
+  private isGreedy(seqId: string): boolean {
+    const p = this.scheduler.get(seqId)?.params.params;
+    return !p || (p.sampling.temperature === 0 && p.sampling.repetitionPenalty === 1 && p.topLogprobs === null);
+  }
+
   /** Samples one token for each chunk that ends a sequence, forks n > 1 requests, streams text. */
-  private sampleStep(plan: StepPlan, rows: Float32Array[]): SampledToken[] {
+  private sampleStep(plan: StepPlan, step: StepOutput): SampledToken[] {
     const out: SampledToken[] = [];
     plan.chunks.forEach((chunk, i) => {
       if (!chunk.sample) return;
@@ -151,7 +163,7 @@ export class Engine {
         targets.push(...children);
       }
       for (const target of targets) {
-        const token = this.sampleOne(target, request, rows[i]);
+        const token = this.sampleOne(target, request, step.rows?.[i] ?? null, step.ids?.[i]);
         if (token !== null) out.push({ seqId: target.id, token });
       }
     });
@@ -159,17 +171,17 @@ export class Engine {
   }
 
   /** Samples and streams one token; null when the sequence ended here (EOS or a stop string). */
-  private sampleOne(seq: Sequence<Request>, request: Request, logits: Float32Array): number | null {
+  private sampleOne(seq: Sequence<Request>, request: Request, logits: Float32Array | null, argmax?: number): number | null {
     const choice = request.choiceOf(seq.id)!;
     const p = request.params;
-    const token = sample(logits, p.sampling, choice.rng, seq.tokens);
+    const token = logits ? sample(logits, p.sampling, choice.rng, seq.tokens) : argmax!;
     this.meter.generatedTokens++;
     if (this.tokenizer.eosIds.includes(token)) {
       request.finishChoice(choice, 'stop');
       this.scheduler.finish(seq.id, 'stop');
       return null;
     }
-    const logprobs = p.topLogprobs === null ? null : [this.logprobOf(logits, token, p.topLogprobs)];
+    const logprobs = p.topLogprobs === null || !logits ? null : [this.logprobOf(logits, token, p.topLogprobs)];
     const stopped = request.emitText(choice, choice.decoder.push(token), logprobs);
     const last = seq.numOutput + 1 >= seq.maxTokens;
     if (stopped || last) {

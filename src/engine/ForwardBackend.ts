@@ -15,6 +15,11 @@ export interface ForwardBackend {
    * [tokens, vocab] for 'all', row-major.
    */
   forward(batch: ForwardBatch): Promise<Float32Array[]>;
+  /**
+   * Optional greedy step: the argmax of each chunk's last logits, computed on the device so
+   * that a step reads back one id per chunk instead of whole logits.
+   */
+  forwardGreedy?(batch: ForwardBatch): Promise<number[]>;
   /** Copies whole blocks (all layers, K and V): the copy of copy-on-write. */
   copyBlocks(pairs: ReadonlyArray<readonly [src: number, dst: number]>): Promise<void>;
   dispose(): void;
