@@ -38,6 +38,31 @@ async function collect(stream: EventStream, n: number): Promise<{ choices: Choic
   throw new Error('the request ended without a result');
 }
 
+interface Base {
+  id: string;
+  created: number;
+  model: string;
+}
+
+/**
+ * The part both OpenAI APIs share: start the request, then either stream chunks shaped by
+ * `chunk`, or gather the choices and shape the whole response with `whole`.
+ */
+async function run<Whole, Chunk>(
+  engine: EngineHandle,
+  params: { stream?: boolean; n?: number },
+  opts: RequestOptions | undefined,
+  idPrefix: string,
+  whole: (base: Base, choices: Choice[], usage: Usage) => Whole,
+  chunks: (stream: EventStream, base: Base) => AsyncIterable<Chunk>,
+): Promise<Whole | AsyncIterable<Chunk>> {
+  const stream = await start(engine, params, opts);
+  const base = { id: newId(idPrefix), created: Math.floor(Date.now() / 1000), model: await engine.modelName() };
+  if (params.stream) return chunks(stream, base);
+  const { choices, usage } = await collect(stream, params.n ?? 1);
+  return whole(base, choices, usage);
+}
+
 /** `engine.chat.completions`: OpenAI's chat API, streaming or not. */
 export class ChatCompletions {
   constructor(private readonly engine: EngineHandle) {}
@@ -45,12 +70,8 @@ export class ChatCompletions {
   create(params: ChatCompletionCreateParams & { stream: true }, opts?: RequestOptions): Promise<AsyncIterable<ChatCompletionChunk>>;
   create(params: ChatCompletionCreateParams & { stream?: false }, opts?: RequestOptions): Promise<ChatCompletion>;
   create(params: ChatCompletionCreateParams, opts?: RequestOptions): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>>;
-  async create(params: ChatCompletionCreateParams, opts?: RequestOptions): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>> {
-    const stream = await start(this.engine, params, opts);
-    const base = { id: newId('chatcmpl'), created: Math.floor(Date.now() / 1000), model: await this.engine.modelName() };
-    if (params.stream) return chatChunks(stream, base);
-    const { choices, usage } = await collect(stream, params.n ?? 1);
-    return {
+  create(params: ChatCompletionCreateParams, opts?: RequestOptions): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>> {
+    return run(this.engine, params, opts, 'chatcmpl', (base, choices, usage): ChatCompletion => ({
       ...base,
       object: 'chat.completion',
       choices: choices.map((c, index) => ({
@@ -60,11 +81,11 @@ export class ChatCompletions {
         logprobs: c.logprobs ? { content: c.logprobs } : null,
       })),
       usage,
-    };
+    }), chatChunks);
   }
 }
 
-async function* chatChunks(stream: EventStream, base: { id: string; created: number; model: string }): AsyncIterable<ChatCompletionChunk> {
+async function* chatChunks(stream: EventStream, base: Base): AsyncIterable<ChatCompletionChunk> {
   const started = new Set<number>();
   for await (const ev of stream) {
     const chunk: ChatCompletionChunk = { ...base, object: 'chat.completion.chunk', choices: [] };
@@ -88,23 +109,19 @@ export class TextCompletions {
   create(params: CompletionCreateParams & { stream: true }, opts?: RequestOptions): Promise<AsyncIterable<CompletionChunk>>;
   create(params: CompletionCreateParams & { stream?: false }, opts?: RequestOptions): Promise<Completion>;
   create(params: CompletionCreateParams, opts?: RequestOptions): Promise<Completion | AsyncIterable<CompletionChunk>>;
-  async create(params: CompletionCreateParams, opts?: RequestOptions): Promise<Completion | AsyncIterable<CompletionChunk>> {
-    const stream = await start(this.engine, params, opts);
-    const base = { id: newId('cmpl'), created: Math.floor(Date.now() / 1000), model: await this.engine.modelName() };
-    if (params.stream) return textChunks(stream, base);
-    const { choices, usage } = await collect(stream, params.n ?? 1);
-    return {
+  create(params: CompletionCreateParams, opts?: RequestOptions): Promise<Completion | AsyncIterable<CompletionChunk>> {
+    return run(this.engine, params, opts, 'cmpl', (base, choices, usage): Completion => ({
       ...base,
       object: 'text_completion',
       choices: choices.map((c, index) => ({
         index, text: c.text, finish_reason: c.finish ?? 'stop', logprobs: c.logprobs ? { content: c.logprobs } : null,
       })),
       usage,
-    };
+    }), textChunks);
   }
 }
 
-async function* textChunks(stream: EventStream, base: { id: string; created: number; model: string }): AsyncIterable<CompletionChunk> {
+async function* textChunks(stream: EventStream, base: Base): AsyncIterable<CompletionChunk> {
   for await (const ev of stream) {
     const chunk: CompletionChunk = { ...base, object: 'text_completion', choices: [] };
     if (ev.type === 'delta') chunk.choices.push({ index: ev.choice, text: ev.text, finish_reason: null, logprobs: ev.logprobs ? { content: ev.logprobs } : null });
