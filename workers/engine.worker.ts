@@ -6,13 +6,33 @@ import { installErrorTransfer } from '../src/api/errorTransfer.ts';
 import type { Engine } from '../src/engine/Engine.ts';
 import type { EngineEvent, EventSink } from '../src/engine/events.ts';
 import { loadEngine } from '../src/engine/loadEngine.ts';
-import type { LoadedInfo, WorkerApi, WorkerLoadOptions } from '../src/engine/WorkerApi.ts';
+import type { LoadedInfo, LoadEvent, WorkerApi, WorkerLoadOptions } from '../src/engine/WorkerApi.ts';
 import { FolioError } from '../src/errors.ts';
-import type { LoadProgress } from '../src/model/loadModel.ts';
+import type { ModelSource } from '../src/model/ModelSource.ts';
 import { UrlSource } from '../src/model/ModelSource.ts';
+import { deleteCachedModel, listCachedModels } from '../src/storage/cacheAdmin.ts';
+import { CachedSource } from '../src/storage/CachedSource.ts';
+import { idbStore, type KeyValueStore, withQuota } from '../src/storage/KeyValueStore.ts';
+import { KvBlockStore } from '../src/storage/KvBlockStore.ts';
 
 installErrorTransfer();
 let engine: Engine | null = null;
+
+/** One IndexedDB database per cache (idb-keyval opens one object store per database). */
+const WEIGHTS_DB = 'folio-weights';
+const KV_DB = 'folio-kv';
+let stores: { weights: KeyValueStore; kv: KvBlockStore } | null = null;
+
+function openStores(opts?: WorkerLoadOptions): { weights: KeyValueStore; kv: KvBlockStore } | null {
+  if (typeof indexedDB === 'undefined') return null;
+  const cache = opts?.cache || {};
+  if (!stores || opts) {
+    const quota = cache.simulateQuotaBytes;
+    const wrap = (s: KeyValueStore) => (quota === undefined ? s : withQuota(s, quota));
+    stores = { weights: wrap(idbStore(WEIGHTS_DB)), kv: new KvBlockStore(wrap(idbStore(KV_DB)), { budgetBytes: cache.kvBudgetBytes }) };
+  }
+  return stores;
+}
 
 function ready(): Engine {
   if (!engine) throw new FolioError('INVALID_PARAMS', 'the model is not loaded yet: await createEngine() first');
@@ -20,9 +40,28 @@ function ready(): Engine {
 }
 
 const api: WorkerApi = {
-  async load(opts: WorkerLoadOptions, onProgress?: (p: LoadProgress) => void): Promise<LoadedInfo> {
-    const source = new UrlSource(opts.modelUrl);
-    const common = { source, kv: opts.kv, maxBatchTokens: opts.maxBatchTokens, onProgress: onProgress && ((p: LoadProgress) => void onProgress(p)) };
+  async load(opts: WorkerLoadOptions, onProgress?: (p: LoadEvent) => void): Promise<LoadedInfo> {
+    const report = onProgress && ((p: LoadEvent) => void onProgress(p));
+    const cacheOpts = opts.cache === false ? null : (opts.cache ?? {});
+    const s = cacheOpts ? openStores(opts) : null;
+    const warnings: string[] = [];
+    if (cacheOpts && !s) warnings.push('IndexedDB is unavailable: nothing is cached');
+    const url = new UrlSource(opts.modelUrl);
+    const cached =
+      s && cacheOpts?.weights !== false
+        ? new CachedSource(url, {
+            store: s.weights,
+            chunkBytes: cacheOpts?.chunkBytes,
+            onProgress: (p) => report?.({ file: p.file, filesDone: p.filesDone, filesTotal: p.filesTotal, bytesLoaded: p.bytesLoaded, bytesTotal: p.bytesTotal, totalBytesLoaded: p.totalBytesLoaded, fromCache: p.fromCache, ...(p.warning ? { warning: p.warning } : {}) }),
+          })
+        : null;
+    const source: ModelSource = cached ?? url;
+    const prefixStore = s && cacheOpts?.prefix !== false ? s.kv : undefined;
+    const onWarning = (m: string) => {
+      if (!warnings.includes(m)) warnings.push(m);
+      report?.({ file: '', filesDone: 0, filesTotal: 0, warning: m });
+    };
+    const common = { source, kv: opts.kv, maxBatchTokens: opts.maxBatchTokens, onProgress: report, prefixStore, persistAfterHits: cacheOpts?.persistAfterHits, onWarning };
     let fallbackReason: string | null = null;
     if (opts.backend === 'cpu') {
       engine = await loadEngine({ ...common, backend: 'cpu' });
@@ -35,10 +74,21 @@ const api: WorkerApi = {
         engine = await loadEngine({ ...common, backend: 'cpu' });
       }
     }
-    return { backend: engine.backend.name, adapter: engine.stats().adapter, fallbackReason };
+    if (cached) {
+      await cached.commit(engine.fingerprint);
+      if (cached.warning && !warnings.includes(cached.warning)) warnings.unshift(cached.warning);
+    }
+    return {
+      backend: engine.backend.name,
+      adapter: engine.stats().adapter,
+      fallbackReason,
+      warning: warnings.length > 0 ? warnings.join('; ') : null,
+      fromCache: cached?.fromCache ?? false,
+      network: cached ? { ...cached.net } : { requests: -1, bytes: -1 },
+    };
   },
 
-  generate(params: unknown, sink: EventSink): string {
+  generate(params: unknown, sink: EventSink): Promise<string> {
     const remote = sink as EventSink & Partial<Comlink.ProxyMarked> & { [Comlink.releaseProxy]?: () => void };
     return ready().generate(params, (events: EngineEvent[]) => {
       void remote(events);
@@ -50,6 +100,22 @@ const api: WorkerApi = {
   stats: () => ready().stats(),
   blockMap: () => ready().blockMap(),
   modelName: () => ready().modelName(),
+  pinPrefix: (input) => ready().pinPrefix(input),
+  flushStorage: async () => engine?.flushStorage(),
+  async cacheList() {
+    const s = openStores();
+    return s ? listCachedModels(s.weights, s.kv) : [];
+  },
+  async cacheDelete(model: string) {
+    const s = openStores();
+    return s ? deleteCachedModel(s.weights, s.kv, model) : false;
+  },
+  async cacheClear() {
+    const s = openStores();
+    if (!s) return;
+    await s.weights.clear();
+    await s.kv.clear();
+  },
 };
 
 Comlink.expose(api);

@@ -1,4 +1,7 @@
-import type { BlockCell, EngineHandle, EngineStats } from '../engine/events.ts';
+import type { PinResult } from '../engine/Engine.ts';
+import type { BlockCell, CacheHandle, EngineHandle, EngineStats } from '../engine/events.ts';
+import { FolioError } from '../errors.ts';
+import type { ChatMessage } from './openai.ts';
 import { ChatCompletions, TextCompletions } from './Completions.ts';
 
 /**
@@ -9,6 +12,8 @@ import { ChatCompletions, TextCompletions } from './Completions.ts';
 export class FolioEngine {
   readonly chat: { completions: ChatCompletions };
   readonly completions: TextCompletions;
+  /** What IndexedDB holds: `list()`, `delete(model)`, `clear()` (weights and prefix-KV blocks). */
+  readonly cache: CacheHandle;
 
   constructor(
     private readonly handle: EngineHandle,
@@ -16,6 +21,25 @@ export class FolioEngine {
   ) {
     this.chat = { completions: new ChatCompletions(handle) };
     this.completions = new TextCompletions(handle);
+    const none = async (): Promise<never> => {
+      throw new FolioError('INVALID_PARAMS', 'this engine has no IndexedDB cache');
+    };
+    this.cache = handle.cache ?? { list: async () => [], delete: none, clear: none };
+  }
+
+  /**
+   * Declares a shared prompt prefix (a system prompt, as text or messages): computes its KV
+   * if needed and persists its full blocks in IndexedDB, so that after a reload a prompt
+   * starting with it prefills only the rest.
+   */
+  async pinPrefix(input: string | ChatMessage[]): Promise<PinResult> {
+    if (!this.handle.pinPrefix) throw new FolioError('INVALID_PARAMS', 'this engine cannot pin prefixes');
+    return this.handle.pinPrefix(input);
+  }
+
+  /** Resolves when prefix blocks queued for IndexedDB are written. */
+  async flushStorage(): Promise<void> {
+    await this.handle.flushStorage?.();
   }
 
   /** KV accounting, prefix hit rate, tokens per second. */

@@ -1,8 +1,7 @@
 import * as Comlink from 'comlink';
 import type { EngineHandle } from '../engine/events.ts';
 import type { KvOptions } from '../engine/loadEngine.ts';
-import type { BackendChoice, LoadedInfo, WorkerApi } from '../engine/WorkerApi.ts';
-import type { LoadProgress } from '../model/loadModel.ts';
+import type { BackendChoice, CacheOptions, LoadedInfo, LoadEvent, WorkerApi } from '../engine/WorkerApi.ts';
 import { installErrorTransfer } from './errorTransfer.ts';
 import { FolioEngine } from './FolioEngine.ts';
 
@@ -13,7 +12,10 @@ export interface CreateEngineOptions {
   backend?: BackendChoice;
   kv?: KvOptions;
   maxBatchTokens?: number;
-  onProgress?: (p: LoadProgress) => void;
+  /** Load progress: files, and bytes (downloaded or read from IndexedDB) for a progress bar. */
+  onProgress?: (p: LoadEvent) => void;
+  /** IndexedDB caching of weights and prefix-KV blocks (on by default); false turns it off. */
+  cache?: CacheOptions | false;
   /** A worker to use instead of the bundled one (e.g. built by another tool). */
   worker?: Worker;
 }
@@ -36,7 +38,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<WorkerFol
   };
   try {
     const info = await remote.load(
-      { modelUrl: new URL(opts.model, globalThis.location?.href).href, backend: opts.backend ?? 'auto', kv: opts.kv, maxBatchTokens: opts.maxBatchTokens },
+      { modelUrl: new URL(opts.model, globalThis.location?.href).href, backend: opts.backend ?? 'auto', kv: opts.kv, maxBatchTokens: opts.maxBatchTokens, cache: opts.cache },
       opts.onProgress ? Comlink.proxy(opts.onProgress) : undefined,
     );
     const handle: EngineHandle = {
@@ -45,6 +47,13 @@ export async function createEngine(opts: CreateEngineOptions): Promise<WorkerFol
       stats: () => remote.stats(),
       blockMap: () => remote.blockMap(),
       modelName: () => remote.modelName(),
+      pinPrefix: (input) => remote.pinPrefix(input),
+      flushStorage: () => remote.flushStorage(),
+      cache: {
+        list: () => remote.cacheList(),
+        delete: (model) => remote.cacheDelete(new URL(model, globalThis.location?.href).href.replace(/\/+$/, '')),
+        clear: () => remote.cacheClear(),
+      },
     };
     return new WorkerFolioEngine(handle, dispose, info);
   } catch (e) {

@@ -2,5 +2,8 @@
 export { createEngine, type CreateEngineOptions, WorkerFolioEngine } from './createEngine.ts';
 export { FolioEngine } from './FolioEngine.ts';
 export type * from './openai.ts';
-export type { BlockCell, EngineStats } from '../engine/events.ts';
+export type { BlockCell, CacheHandle, EngineStats } from '../engine/events.ts';
+export type { PinResult } from '../engine/Engine.ts';
+export type { CacheOptions, LoadEvent, LoadedInfo } from '../engine/WorkerApi.ts';
+export type { CachedModel } from '../storage/cacheAdmin.ts';
 export * from '../errors.ts';

@@ -138,5 +138,45 @@ export class CpuBackend implements ForwardBackend {
     }
   }
 
+  /** Floats of one block in one pool. */
+  private get blockFloats(): number {
+    return this.config.numKvHeads * this.blockSize * this.config.headDim;
+  }
+
+  /** Copies at call time (no await before the copy), so later steps never leak into it. */
+  readBlocks(ids: readonly number[]): Promise<Float32Array> {
+    const n = this.blockFloats;
+    const L = this.config.numLayers;
+    const out = new Float32Array(ids.length * L * 2 * n);
+    ids.forEach((b, i) => {
+      checkBlock(b, this.numBlocks);
+      for (let l = 0; l < L; l++) {
+        const at = ((i * L + l) * 2) * n;
+        out.set(this.kPools[l].subarray(b * n, (b + 1) * n), at);
+        out.set(this.vPools[l].subarray(b * n, (b + 1) * n), at + n);
+      }
+    });
+    return Promise.resolve(out);
+  }
+
+  writeBlocks(ids: readonly number[], data: Float32Array): Promise<void> {
+    const n = this.blockFloats;
+    const L = this.config.numLayers;
+    if (data.length !== ids.length * L * 2 * n) return Promise.reject(new RangeError(`writeBlocks: ${data.length} floats for ${ids.length} blocks of ${L * 2 * n}`));
+    ids.forEach((b, i) => {
+      checkBlock(b, this.numBlocks);
+      for (let l = 0; l < L; l++) {
+        const at = ((i * L + l) * 2) * n;
+        this.kPools[l].set(data.subarray(at, at + n), b * n);
+        this.vPools[l].set(data.subarray(at + n, at + 2 * n), b * n);
+      }
+    });
+    return Promise.resolve();
+  }
+
   dispose(): void {}
+}
+
+function checkBlock(id: number, numBlocks: number): void {
+  if (!Number.isInteger(id) || id < 0 || id >= numBlocks) throw new RangeError(`block id ${id} is outside the cache (${numBlocks} blocks)`);
 }

@@ -1,8 +1,9 @@
-import type { TokenLogprob } from '../api/openai.ts';
+import type { ChatMessage, TokenLogprob } from '../api/openai.ts';
 import { ContextLengthError, KvCacheFullError } from '../errors.ts';
 import { Rng } from '../sampling/Rng.ts';
 import { logSoftmax, sample, topLogprobs } from '../sampling/sample.ts';
 import { Scheduler } from '../scheduler/Scheduler.ts';
+import type { KvBlockStore } from '../storage/KvBlockStore.ts';
 import type { Sequence } from '../scheduler/Sequence.ts';
 import { forwardBatchOf, type SampledToken, type StepPlan } from '../scheduler/StepPlan.ts';
 import type { Tokenizer } from '../tokenizer/Tokenizer.ts';
@@ -10,8 +11,10 @@ import type { BlockCell, EngineStats, EventSink } from './events.ts';
 import type { ForwardBackend } from './ForwardBackend.ts';
 import { parseRequest } from './GenerationRequest.ts';
 import { EngineMeter } from './EngineMeter.ts';
+import { PrefixPersistence } from './PrefixPersistence.ts';
 import { type Choice, Request } from './Request.ts';
 import { StopFilter } from './StopFilter.ts';
+import { yieldToEventLoop } from './yieldToEventLoop.ts';
 
 /** A step's result: whole logits rows, or argmax ids when every sampled chunk is greedy. */
 type StepOutput = { rows: Float32Array[]; ids?: undefined } | { ids: number[]; rows?: undefined };
@@ -22,6 +25,20 @@ export interface EngineOptions {
   /** Tokens per step across the batch (chunked prefill budget). */
   maxBatchTokens?: number;
   adapter?: string;
+  /** Where full prefix blocks persist (IndexedDB); none: prefix KV lives on the device only. */
+  prefixStore?: KvBlockStore;
+  /** Prompts that must contain a block before it is persisted; 2 by default. */
+  persistAfterHits?: number;
+  onWarning?: (message: string) => void;
+}
+
+/** What `pinPrefix` did: the prefix's tokens, its full blocks, and how many of them are stored. */
+export interface PinResult {
+  tokens: number;
+  blocks: number;
+  persisted: number;
+  /** Blocks that were restored from IndexedDB instead of computed. */
+  restored: number;
 }
 
 /**
@@ -35,6 +52,7 @@ export class Engine {
   private readonly meter = new EngineMeter();
   private running: Promise<void> | null = null;
   private nextId = 0;
+  private readonly persistence: PrefixPersistence | null;
 
   constructor(
     readonly backend: ForwardBackend,
@@ -48,24 +66,43 @@ export class Engine {
       maxBatchTokens: opts.maxBatchTokens ?? 256,
       maxModelLen: backend.config.maxPositions,
     });
+    this.persistence = opts.prefixStore ? new PrefixPersistence(this.scheduler.kv, backend, opts.prefixStore, opts) : null;
   }
 
   modelName(): string {
     return this.opts.modelName;
   }
 
-  /** Validates and queues a request; events stream to `sink`. Throws typed errors before allocating. */
-  generate(raw: unknown, sink: EventSink): string {
+  get fingerprint(): string {
+    return this.opts.fingerprint;
+  }
+
+  /**
+   * Validates and queues a request; events stream to `sink`. Throws typed errors before
+   * allocating. With a prefix store, the prompt's full blocks missing on the device are first
+   * restored from IndexedDB, so that admission hits them.
+   */
+  async generate(raw: unknown, sink: EventSink): Promise<string> {
     const params = parseRequest(raw);
-    const prompt =
-      'messages' in params.prompt
-        ? this.tokenizer.encodeChat(params.prompt.messages, { addGenerationPrompt: true })
-        : this.tokenizer.encode(params.prompt.text, { addBos: params.prompt.addBos });
-    if (prompt.length === 0) prompt.push(this.tokenizer.bosId ?? 0);
+    const prompt = this.encode('messages' in params.prompt ? params.prompt.messages : params.prompt.text, true, 'messages' in params.prompt || params.prompt.addBos);
     const context = this.backend.config.maxPositions;
     const maxTokens = params.maxTokens ?? context - prompt.length;
     if (prompt.length + maxTokens > context || maxTokens < 1) throw new ContextLengthError(prompt.length, maxTokens, context);
+    await this.persistence?.restore(prompt, false);
+    return this.start(params, prompt, maxTokens, sink);
+  }
 
+  /**
+   * A prompt's ids: chat messages through the model's template (with the assistant's turn
+   * opened when `generation`), or raw text; never empty, since a model needs a token to start.
+   */
+  private encode(input: string | ChatMessage[], generation: boolean, addBos: boolean): number[] {
+    const ids = typeof input === 'string' ? this.tokenizer.encode(input, { addBos }) : this.tokenizer.encodeChat(input, { addGenerationPrompt: generation });
+    if (ids.length === 0) ids.push(this.tokenizer.bosId ?? 0);
+    return ids;
+  }
+
+  private start(params: ReturnType<typeof parseRequest>, prompt: number[], maxTokens: number, sink: EventSink): string {
     const id = `req-${this.nextId++}`;
     const request = new Request(id, params, sink);
     const seq = this.scheduler.add({ id: `${id}/0`, requestId: id, prompt, maxTokens, params: request });
@@ -75,6 +112,41 @@ export class Engine {
     this.meter.promptTokens += prompt.length;
     this.running ??= this.loop().finally(() => (this.running = null));
     return id;
+  }
+
+  /**
+   * Declares a shared prefix (a system prompt): computes its KV if the device lacks it (or
+   * restores it from IndexedDB) and persists its full blocks. Resolves once they are stored.
+   */
+  async pinPrefix(input: string | ChatMessage[]): Promise<PinResult> {
+    const prompt = this.encode(input, false, true);
+    const context = this.backend.config.maxPositions;
+    if (prompt.length >= context) throw new ContextLengthError(prompt.length, 1, context);
+    const restored = (await this.persistence?.restore(prompt, true)) ?? 0;
+    const prefix = this.scheduler.kv.prefix;
+    const chain = prefix.newChain();
+    prefix.extend(chain, prompt);
+    if (prefix.lookup(chain, prompt).length < chain.hashes.length || chain.hashes.length === 0) {
+      // Prefill it: one greedy token, whose blocks stay behind as cached prefix blocks.
+      const done = new Promise<void>((resolve, reject) => {
+        this.start(parseRequest({ prompt: '', max_tokens: 1, temperature: 0 }), prompt, 1, (events) => {
+          for (const e of events) {
+            if (e.type === 'done') resolve();
+            else if (e.type === 'error') reject(e.error);
+          }
+        });
+      });
+      await done;
+    }
+    this.persistence?.persistWanted();
+    await this.flushStorage();
+    const persisted = this.persistence?.countStored(chain.hashes) ?? 0;
+    return { tokens: prompt.length, blocks: chain.hashes.length, persisted, restored };
+  }
+
+  /** Resolves when every queued prefix-block write is in IndexedDB. */
+  async flushStorage(): Promise<void> {
+    await this.persistence?.flush();
   }
 
   /** Cancels a request and frees every block it held, at once. */
@@ -126,6 +198,8 @@ export class Engine {
       }
       this.meter.step(plan, performance.now() - t0);
       this.scheduler.appendTokens(this.sampleStep(plan, out));
+      // Newly committed blocks that should persist: read back now, written in the background.
+      this.persistence?.persistWanted();
       for (const request of this.requests.values()) {
         request.flush();
         if (request.finished) {
@@ -134,7 +208,7 @@ export class Engine {
         }
       }
       // Let new requests and aborts in between steps, even on the synchronous CPU backend.
-      await new Promise((r) => setTimeout(r, 0));
+      await yieldToEventLoop();
     }
   }
 
@@ -213,7 +287,9 @@ export class Engine {
   }
 
   stats(): EngineStats {
-    return this.meter.stats(this, this.opts.adapter ?? this.backend.name);
+    const stats = this.meter.stats(this, this.opts.adapter ?? this.backend.name);
+    if (this.persistence) stats.persistence = this.persistence.stats();
+    return stats;
   }
 
   blockMap(): BlockCell[] {

@@ -22,5 +22,12 @@ export interface ForwardBackend {
   forwardGreedy?(batch: ForwardBatch): Promise<number[]>;
   /** Copies whole blocks (all layers, K and V): the copy of copy-on-write. */
   copyBlocks(pairs: ReadonlyArray<readonly [src: number, dst: number]>): Promise<void>;
+  /**
+   * Reads whole blocks back: per block, per layer, K then V, each [kv heads, block size,
+   * head dim] f32. The copy reflects every step submitted before the call.
+   */
+  readBlocks?(ids: readonly number[]): Promise<Float32Array>;
+  /** Writes whole blocks in readBlocks' layout (restoring persisted prefix KV). */
+  writeBlocks?(ids: readonly number[], data: Float32Array): Promise<void>;
   dispose(): void;
 }

@@ -1,8 +1,41 @@
+import type { ChatMessage } from '../api/openai.ts';
 import type { LoadProgress } from '../model/loadModel.ts';
+import type { CachedModel } from '../storage/cacheAdmin.ts';
+import type { PinResult } from './Engine.ts';
 import type { BlockCell, EngineStats, EventSink } from './events.ts';
 import type { KvOptions } from './loadEngine.ts';
 
 export type BackendChoice = 'webgpu' | 'cpu' | 'auto';
+
+/** IndexedDB caching of weights and prefix-KV blocks; on by default where IndexedDB exists. */
+export interface CacheOptions {
+  /** Keep model weights in IndexedDB (default true). */
+  weights?: boolean;
+  /** Persist prefix-KV blocks in IndexedDB (default true). */
+  prefix?: boolean;
+  /** Bytes of prefix-KV blocks kept, LRU beyond; 64 MiB by default. */
+  kvBudgetBytes?: number;
+  /** Prompts that must share a block before it is persisted; 2 by default. */
+  persistAfterHits?: number;
+  /** Bytes per stored weight chunk; 8 MiB by default. */
+  chunkBytes?: number;
+  /** Test hook: writes fail with QuotaExceededError past this many bytes, as a full disk would. */
+  simulateQuotaBytes?: number;
+}
+
+/**
+ * Load progress: the loader's file events (file, filesDone, filesTotal), and the weight
+ * cache's byte events, which add bytes and whether they came from IndexedDB.
+ */
+export interface LoadEvent extends LoadProgress {
+  bytesLoaded?: number;
+  bytesTotal?: number;
+  /** Bytes over all files so far. */
+  totalBytesLoaded?: number;
+  fromCache?: boolean;
+  /** Caching stopped (a full quota) or a cached file was bad; the load goes on. */
+  warning?: string;
+}
 
 /** What the UI thread sends to load a model in the worker (structured-clonable). */
 export interface WorkerLoadOptions {
@@ -11,6 +44,8 @@ export interface WorkerLoadOptions {
   backend: BackendChoice;
   kv?: KvOptions;
   maxBatchTokens?: number;
+  /** false: no IndexedDB at all. */
+  cache?: CacheOptions | false;
 }
 
 export interface LoadedInfo {
@@ -18,14 +53,26 @@ export interface LoadedInfo {
   adapter: string;
   /** Why 'auto' fell back to the CPU, if it did. */
   fallbackReason: string | null;
+  /** Storage trouble that did not stop the load (a full quota, an unavailable IndexedDB). */
+  warning: string | null;
+  /** Whether the weights came from IndexedDB alone (no network request). */
+  fromCache: boolean;
+  /** Network requests and body bytes of the load. */
+  network: { requests: number; bytes: number };
 }
 
 /** The engine worker's surface, as Comlink exposes it. */
 export interface WorkerApi {
-  load(opts: WorkerLoadOptions, onProgress?: (p: LoadProgress) => void): Promise<LoadedInfo>;
-  generate(params: unknown, sink: EventSink): string;
+  load(opts: WorkerLoadOptions, onProgress?: (p: LoadEvent) => void): Promise<LoadedInfo>;
+  generate(params: unknown, sink: EventSink): Promise<string>;
   abort(requestId: string): void;
   stats(): EngineStats;
   blockMap(): BlockCell[];
   modelName(): string;
+  pinPrefix(input: string | ChatMessage[]): Promise<PinResult>;
+  /** Waits for queued prefix-block writes. */
+  flushStorage(): Promise<void>;
+  cacheList(): Promise<CachedModel[]>;
+  cacheDelete(model: string): Promise<boolean>;
+  cacheClear(): Promise<void>;
 }

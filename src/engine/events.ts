@@ -1,4 +1,6 @@
-import type { FinishReason, TokenLogprob, Usage } from '../api/openai.ts';
+import type { ChatMessage, FinishReason, TokenLogprob, Usage } from '../api/openai.ts';
+import type { CachedModel } from '../storage/cacheAdmin.ts';
+import type { PinResult } from './Engine.ts';
 
 /** What the engine streams to a request's sink, in order; `done` (or `error`) comes last. */
 export type EngineEvent =
@@ -30,6 +32,8 @@ export interface EngineStats {
   requests: { running: number; waiting: number; finished: number; preemptions: number };
   tokens: { prompt: number; generated: number; decodeTokensPerSecond: number; prefillTokensPerSecond: number };
   steps: number;
+  /** Prefix blocks in IndexedDB; absent without a prefix store. */
+  persistence?: { blocksWritten: number; blocksRestored: number; corrupt: number; warning: string | null };
 }
 
 /** One cell of the KV memory map. */
@@ -48,4 +52,17 @@ export interface EngineHandle {
   stats(): EngineStats | Promise<EngineStats>;
   blockMap(): BlockCell[] | Promise<BlockCell[]>;
   modelName(): string | Promise<string>;
+  /** Computes (or restores) a shared prefix and persists its full blocks. */
+  pinPrefix?(input: string | ChatMessage[]): Promise<PinResult>;
+  flushStorage?(): Promise<void>;
+  /** The IndexedDB caches (a worker engine has them). */
+  cache?: CacheHandle;
+}
+
+/** `engine.cache`: what IndexedDB holds. */
+export interface CacheHandle {
+  list(): Promise<CachedModel[]>;
+  /** Deletes a model's weights and its prefix-KV blocks; false when it was not cached. */
+  delete(model: string): Promise<boolean>;
+  clear(): Promise<void>;
 }

@@ -5,6 +5,7 @@ import { loadModel } from '../model/loadModel.ts';
 import type { ModelSource } from '../model/ModelSource.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { Tokenizer } from '../tokenizer/Tokenizer.ts';
+import type { KvBlockStore } from '../storage/KvBlockStore.ts';
 import { Engine } from './Engine.ts';
 import type { ForwardBackend } from './ForwardBackend.ts';
 
@@ -25,6 +26,11 @@ export interface LoadEngineOptions {
   gpu?: GPU;
   onProgress?: (p: LoadProgress) => void;
   maxBatchTokens?: number;
+  /** Persist prefix-KV blocks here (IndexedDB in a browser). */
+  prefixStore?: KvBlockStore;
+  /** Prompts that must contain a block before it is persisted; 2 by default. */
+  persistAfterHits?: number;
+  onWarning?: (message: string) => void;
 }
 
 const DEFAULT_KV_BUDGET = 64 * 2 ** 20;
@@ -71,5 +77,8 @@ export async function loadEngine(opts: LoadEngineOptions): Promise<Engine> {
     fingerprint: weights.fingerprint,
     maxBatchTokens: opts.maxBatchTokens,
     adapter,
+    prefixStore: opts.prefixStore,
+    persistAfterHits: opts.persistAfterHits,
+    onWarning: opts.onWarning,
   });
 }

@@ -29,6 +29,7 @@ import type { ModelWeights } from '../model/weights.ts';
 import { ropeInvFreq } from '../cpu/rope.ts';
 import { buildForwardGroups, type ForwardGroups, type StepUniforms } from './bindGroups.ts';
 import { type BlockPairs, checkBlockPairs, copyBlocksOnGpu } from './blockCopy.ts';
+import { readBlocksFromGpu, writeBlocksToGpu } from './blockIo.ts';
 import { GpuDevice } from './device.ts';
 import { scoped } from './errorScopes.ts';
 import { encodeForward } from './forwardPass.ts';
@@ -146,6 +147,28 @@ export class GpuBackend implements ForwardBackend {
       await copyBlocksOnGpu(this.gpu, this.kernels.copyBlocks, this.pools.all(), pairs, blockElems);
       this.gpu.assertAlive();
     });
+  }
+
+  /** Reads whole blocks back (per block, per layer, K then V), after every step already queued. */
+  readBlocks(ids: readonly number[]): Promise<Float32Array> {
+    return this.serial(async () => {
+      this.gpu.assertAlive();
+      return readBlocksFromGpu(this.gpu, this.pools, ids, this.blockBytes(), this.numBlocks);
+    });
+  }
+
+  /** Writes whole blocks in readBlocks' layout. */
+  writeBlocks(ids: readonly number[], data: Float32Array): Promise<void> {
+    return this.serial(async () => {
+      this.gpu.assertAlive();
+      writeBlocksToGpu(this.gpu, this.pools, ids, data, this.blockBytes(), this.numBlocks);
+      await this.gpu.device.queue.onSubmittedWorkDone();
+      this.gpu.assertAlive();
+    });
+  }
+
+  private blockBytes(): number {
+    return this.shape.numKvHeads * this.blockSize * this.shape.headDim * 4;
   }
 
   dispose(): void {

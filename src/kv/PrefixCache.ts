@@ -133,6 +133,19 @@ export class PrefixCache {
     table.numHashed = full;
   }
 
+  /**
+   * Registers a held block whose KV was written from elsewhere (a prefix block restored from
+   * IndexedDB) under `hash`; the caller then releases it, and it waits as a cached free block
+   * for admission to hit. False (and nothing changes) when the hash or the block is taken.
+   */
+  register(block: BlockId, hash: BlockHash, parent: BlockHash | null, saltKey: string, tokens: ArrayLike<number>): boolean {
+    if (tokens.length !== this.blockSize) throw new RangeError(`a block holds ${this.blockSize} tokens, got ${tokens.length}`);
+    if (this.byHash.has(hash) || this.pool.hashOf(block) !== undefined) return false;
+    this.pool.setHash(block, hash);
+    this.byHash.set(hash, { block, parent, saltKey, tokens: Int32Array.from(tokens) });
+    return true;
+  }
+
   /** What a hash was registered with (for checks, persistence and the memory map). */
   entry(hash: BlockHash): Readonly<CachedBlock> | undefined {
     return this.byHash.get(hash);

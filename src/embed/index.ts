@@ -1,0 +1,19 @@
+/**
+ * The script-tag entry (`folio.js`, an IIFE built by vite.embed.config.ts): `window.Folio`
+ * with `createEngine` and the error classes, and the `<folio-chat>` custom element. The engine
+ * worker is inlined in the script (a blob URL), so a page needs no bundler and its server no
+ * configuration.
+ */
+import EngineWorker from '../../workers/engine.worker.ts?worker&inline';
+import { createEngine as createWorkerEngine, type CreateEngineOptions, type WorkerFolioEngine } from '../api/index.ts';
+import { defineFolioChat } from './FolioChat.ts';
+
+export * from '../errors.ts';
+export { FolioChat } from './FolioChat.ts';
+
+/** Like the module API's createEngine, with the inlined worker unless `worker` is given. */
+export function createEngine(opts: CreateEngineOptions): Promise<WorkerFolioEngine> {
+  return createWorkerEngine({ ...opts, worker: opts.worker ?? new EngineWorker({ name: 'folio-engine' }) });
+}
+
+defineFolioChat(createEngine);
