@@ -41,5 +41,11 @@ export default defineConfig(({ command }) => ({
   // A multi-page app: unknown paths are 404s, not index.html (model files are probed by name).
   appType: 'mpa',
   worker: { format: 'es' },
+  optimizeDeps: {
+    // Pre-bundle every dependency at start-up: one discovered later (say, first imported inside
+    // the worker) makes the dev server re-optimize and reload the page in the middle of a run.
+    include: ['comlink', 'idb-keyval', '@noble/hashes/sha2.js', '@xenova/transformers/src/tokenizers.js'],
+    entries: ['index.html', 'test/browser/*.html', 'src/cli/*.html', 'workers/*.ts'],
+  },
   server: { fs: { strict: false } },
 }));

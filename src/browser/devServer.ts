@@ -1,17 +1,19 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createServer, type ViteDevServer } from 'vite';
+import { createServer, type PluginOption, type ViteDevServer } from 'vite';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /**
  * Serves the repository (sources through Vite, `models/` as static files) on localhost:
- * WebGPU exists only in a secure context, and http://localhost is one.
+ * WebGPU exists only in a secure context, and http://localhost is one. `plugins` are added to
+ * the config's (e.g. a middleware serving a model folder from outside the repository).
  */
-export async function startDevServer(): Promise<{ url: string; server: ViteDevServer }> {
+export async function startDevServer(opts: { plugins?: PluginOption[] } = {}): Promise<{ url: string; server: ViteDevServer }> {
   const server = await createServer({
     root: ROOT,
     configFile: resolve(ROOT, 'vite.config.ts'),
+    plugins: opts.plugins,
     logLevel: 'error',
     server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false },
   });

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { InvalidParamsError } from '../errors.ts';
 import { defaultModelPath } from './defaultModel.ts';
+import { samplingParams } from '../sampling/SamplingParams.ts';
 import { generateOnCpu } from './generateOnCpu.ts';
 import type { GenerateRequest, GenerateResult } from './GenerateRequest.ts';
 
@@ -22,7 +23,7 @@ export async function generateCommand(argv: string[]): Promise<number> {
       'top-p': { type: 'string' },
       'top-k': { type: 'string' },
       seed: { type: 'string' },
-      backend: { type: 'string', default: 'cpu' },
+      backend: { type: 'string', default: 'webgpu' },
       'no-bos': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
@@ -40,12 +41,20 @@ export async function generateCommand(argv: string[]): Promise<number> {
     },
   };
   if (!Number.isInteger(req.maxTokens) || req.maxTokens < 1) throw new InvalidParamsError('max-tokens', 'must be an integer >= 1');
+  samplingParams(req.sampling); // refuse bad parameters before loading anything
   const onText = values.json ? undefined : (t: string) => process.stdout.write(t);
   let result: GenerateResult;
   switch (values.backend) {
     case 'cpu':
       result = await generateOnCpu(req, onText);
       break;
+    case 'webgpu': {
+      // In headless Chromium: WebGPU is a browser API (Dawn is only a test dependency). Loaded
+      // lazily: Vite and Playwright are not needed on the CPU path.
+      const { generateInBrowser } = await import('./generateInBrowser.ts');
+      result = await generateInBrowser(req, onText);
+      break;
+    }
     default:
       throw new InvalidParamsError('backend', `must be cpu or webgpu, got ${JSON.stringify(values.backend)}`);
   }

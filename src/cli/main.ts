@@ -10,7 +10,9 @@ const USAGE = `folio — an in-tab LLM runtime, from the command line
   folio generate [--model <dir|url>] --prompt "..." [--max-tokens N]
                  [--temperature T] [--top-p P] [--top-k K] [--seed S]
                  [--backend webgpu|cpu] [--no-bos] [--json]
-      generate text; --json prints {prompt_ids, generated_ids, text, completion}
+      generate text; --json prints {prompt_ids, generated_ids, text, completion}.
+      webgpu (the default) runs in headless Chromium (/usr/bin/chromium, or FOLIO_CHROMIUM);
+      cpu runs the reference forward pass in Node
 `;
 
 /** Runs one CLI command; returns the process exit code. */

@@ -63,7 +63,8 @@ export class GpuDevice {
     }
     if (!adapter) {
       throw new WebGpuUnavailableError(
-        'WebGPU is present but found no usable GPU adapter (the GPU may be disabled or blocklisted by the browser).',
+        'WebGPU is present but found no usable GPU adapter (the GPU may be disabled or blocklisted by the browser). ' +
+          'Run the model on the CPU instead.',
       );
     }
     const a = adapter.limits;

@@ -1,6 +1,7 @@
 import { FolioError, NetworkError } from '../errors.ts';
 import { type ModelSource, parseJsonFile, type UrlSource } from '../model/ModelSource.ts';
-import { isQuotaError, type KeyValueStore, sha256Hex } from './KeyValueStore.ts';
+import { sha256Hex } from '../model/sha256.ts';
+import { isQuotaError, type KeyValueStore } from './KeyValueStore.ts';
 
 /** Byte-level progress of one file, for a progress bar. */
 export interface DownloadProgress {

@@ -104,13 +104,3 @@ function bind(s: KeyValueStore): KeyValueStore {
     clear: () => s.clear(),
   };
 }
-
-const hex = (buf: ArrayBuffer): string => Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
-
-/** SHA-256 of bytes as lowercase hex (WebCrypto: the page must be a secure context). */
-export async function sha256Hex(data: ArrayBufferView): Promise<string> {
-  const subtle = globalThis.crypto?.subtle;
-  if (!subtle) throw new Error('crypto.subtle is unavailable: serve the page over https or from localhost');
-  const view = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return hex(await subtle.digest('SHA-256', view as Uint8Array<ArrayBuffer>));
-}

@@ -1,4 +1,5 @@
-import { isQuotaError, type KeyValueStore, sha256Hex } from './KeyValueStore.ts';
+import { sha256Hex } from '../model/sha256.ts';
+import { isQuotaError, type KeyValueStore } from './KeyValueStore.ts';
 
 /** A persisted KV block: K and V of all layers for one full, hashed block of a prompt prefix. */
 export interface StoredBlock {

@@ -1,0 +1,58 @@
+import { ContextLengthError } from '../errors.ts';
+import type { ForwardBackend } from '../engine/ForwardBackend.ts';
+import { blocksFor } from '../kv/batch.ts';
+import type { LoadedModel } from '../model/loadModel.ts';
+import type { ModelWeights } from '../model/weights.ts';
+import { Rng } from '../sampling/Rng.ts';
+import { sample } from '../sampling/sample.ts';
+import { samplingParams } from '../sampling/SamplingParams.ts';
+import { Tokenizer } from '../tokenizer/Tokenizer.ts';
+import type { GenerateRequest, GenerateResult } from './GenerateRequest.ts';
+
+export const BLOCK_SIZE = 16;
+
+/** Builds a backend whose KV cache holds `numBlocks` blocks of BLOCK_SIZE tokens. */
+export type BackendFactory = (weights: ModelWeights, opts: { blockSize: number; numBlocks: number }) => ForwardBackend | Promise<ForwardBackend>;
+
+/**
+ * One sequence, prompt then token by token, on any backend: the loop behind `folio generate`,
+ * the same in Node (CPU) and in a page (WebGPU). Logits come back to this side and are
+ * sampled here with the seeded Rng, so both backends sample identically from equal logits.
+ */
+export async function generateWith(model: LoadedModel, makeBackend: BackendFactory, req: GenerateRequest, onText?: (text: string) => void | Promise<void>): Promise<GenerateResult> {
+  const params = samplingParams(req.sampling);
+  const { weights, tokenizerJson, tokenizerConfig } = model;
+  const tokenizer = Tokenizer.fromJson(tokenizerJson, tokenizerConfig);
+  const promptIds = tokenizer.encode(req.prompt, { addBos: req.addBos });
+  // A model needs at least one token to condition on.
+  if (promptIds.length === 0) promptIds.push(tokenizer.bosId ?? 0);
+  const total = promptIds.length + req.maxTokens;
+  const context = weights.config.maxPositions;
+  if (total > context) throw new ContextLengthError(promptIds.length, req.maxTokens, context);
+
+  const backend = await makeBackend(weights, { blockSize: BLOCK_SIZE, numBlocks: blocksFor(total, BLOCK_SIZE) });
+  try {
+    const blockTable = Array.from({ length: backend.numBlocks }, (_, i) => i);
+    const rng = new Rng(params.seed ?? Date.now());
+    const eos = new Set(tokenizer.eosIds);
+    const stream = tokenizer.streamDecoder();
+    for (const id of promptIds) await onText?.(stream.push(id));
+    const generatedIds: number[] = [];
+    let chunk = promptIds;
+    let startPos = 0;
+    while (generatedIds.length < req.maxTokens) {
+      const [logits] = await backend.forward({ chunks: [{ tokens: chunk, startPos, blockTable }], logits: 'last' });
+      const next = sample(logits, params, rng, [...promptIds, ...generatedIds]);
+      if (eos.has(next)) break;
+      generatedIds.push(next);
+      await onText?.(stream.push(next));
+      startPos += chunk.length;
+      chunk = [next];
+    }
+    const text = tokenizer.decode([...promptIds, ...generatedIds], { skipSpecial: true });
+    const completion = text.slice(tokenizer.decode(promptIds, { skipSpecial: true }).length);
+    return { promptIds, generatedIds, text, completion };
+  } finally {
+    backend.dispose();
+  }
+}
