@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type ServerResponse, type Server } from 'node:http';
 import { join } from 'node:path';
 
 export interface LoggedRequest {
@@ -98,7 +98,7 @@ export async function startModelServer(folder: string, repo = 'folio-test/storie
       return;
     }
     entry.bytes = body.length;
-    res.end(body);
+    sendPaced(res, body);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const address = server.address();
@@ -122,4 +122,22 @@ export async function startModelServer(folder: string, repo = 'folio-test/storie
         server.close(() => r());
       }),
   };
+}
+
+/**
+ * Sends a body in 64 KiB pieces a few milliseconds apart, as a network would, so that a
+ * page sees a download progress in steps instead of one loopback burst.
+ */
+function sendPaced(res: ServerResponse, body: Uint8Array, piece = 64 * 1024): void {
+  let at = 0;
+  const next = (): void => {
+    if (res.destroyed) return;
+    const end = Math.min(at + piece, body.length);
+    const last = end === body.length;
+    const chunk = body.subarray(at, end);
+    at = end;
+    if (last) res.end(chunk);
+    else res.write(chunk, () => setTimeout(next, 2));
+  };
+  next();
 }
