@@ -3,8 +3,8 @@ import { CpuBackend } from '../../src/cpu/CpuBackend.ts';
 import { GpuBackend } from '../../src/gpu/GpuBackend.ts';
 import { expectedTensors, type ModelConfig } from '../../src/model/config.ts';
 import type { ModelWeights } from '../../src/model/weights.ts';
-import { dawnGpu } from '../gpu/dawn.ts';
-import { argmax, prng, randomTokens } from '../gpu/randomModel.ts';
+import { dawnGpu } from './dawn.ts';
+import { argmax, prng, randomTokens } from './randomModel.ts';
 
 /** SmolLM2-135M's shape (HF config of HuggingFaceTB/SmolLM2-135M). */
 const smolLm2Config: ModelConfig = {
