@@ -1,6 +1,6 @@
-import type { ModelManifest } from './CachedSource.ts';
 import type { KeyValueStore } from './KeyValueStore.ts';
 import type { KvBlockStore } from './KvBlockStore.ts';
+import { isManifestKey, isModelKey, manifestKey, type ModelManifest } from './ModelManifest.ts';
 
 /** One cached model, as `engine.cache.list()` reports it. */
 export interface CachedModel {
@@ -17,7 +17,7 @@ export interface CachedModel {
 }
 
 export async function listCachedModels(weights: KeyValueStore, kv: KvBlockStore): Promise<CachedModel[]> {
-  const keys = (await weights.keys()).filter((k) => k.startsWith('m:'));
+  const keys = (await weights.keys()).filter(isManifestKey);
   const manifests = (await weights.getMany<ModelManifest>(keys)).filter((m): m is ModelManifest => !!m);
   const kvSummary = await kv.summary();
   return manifests.map((m) => {
@@ -39,8 +39,8 @@ export async function listCachedModels(weights: KeyValueStore, kv: KvBlockStore)
 /** Deletes a model's weights (manifest, chunks, partial downloads) and its prefix-KV blocks; false if it was not cached. */
 export async function deleteCachedModel(weights: KeyValueStore, kv: KvBlockStore, model: string): Promise<boolean> {
   const base = model.replace(/\/+$/, '');
-  const m = await weights.get<ModelManifest>(`m:${base}`);
-  const keys = (await weights.keys()).filter((k) => k === `m:${base}` || k.startsWith(`c:${base}|`) || k.startsWith(`p:${base}|`));
+  const m = await weights.get<ModelManifest>(manifestKey(base));
+  const keys = (await weights.keys()).filter((k) => isModelKey(k, base));
   await weights.delMany(keys);
   if (m?.fingerprint) await kv.deleteModel(m.fingerprint);
   return keys.length > 0;
