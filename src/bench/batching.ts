@@ -1,7 +1,7 @@
 import type { Tokenizer } from '../tokenizer/Tokenizer.ts';
 import type { ModelWeights } from '../model/weights.ts';
 import { benchEngine, runRequest } from './engines.ts';
-import { instrumentEngine, type PhaseTimes, resetPhases, type StepRecord } from './instrument.ts';
+import { newPhaseTimes, type PhaseTimes, recordPhases, resetPhases, type StepRecord } from './instrument.ts';
 import { median, prng } from './stats.ts';
 
 export interface BatchingOptions {
@@ -111,8 +111,8 @@ function medianBreakdown(bs: StepBreakdown[]): StepBreakdown {
  */
 export async function benchBatching(o: BatchingOptions): Promise<BatchingResult> {
   const maxStreams = Math.max(...o.streams);
-  const { engine, timed, dispose } = await benchEngine({ weights: o.weights, tokenizer: o.tokenizer, backend: 'webgpu', numBlocks: 512, name: 'stories260K' });
-  const phases = instrumentEngine(engine);
+  const phases = newPhaseTimes();
+  const { engine, timed, dispose } = await benchEngine({ weights: o.weights, tokenizer: o.tokenizer, backend: 'webgpu', numBlocks: 512, name: 'stories260K', onStep: recordPhases(phases) });
   const promptTokens: number[] = [];
   try {
     const run = async (streams: number, seed: number) => {

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { CpuBackend } from '../cpu/CpuBackend.ts';
-import { Engine } from '../engine/Engine.ts';
+import { Engine, type EngineOptions } from '../engine/Engine.ts';
 import type { EngineEvent } from '../engine/events.ts';
 import type { ForwardBackend } from '../engine/ForwardBackend.ts';
 import { GpuBackend } from '../gpu/GpuBackend.ts';
@@ -55,6 +55,12 @@ export function idTokenizer(): Tokenizer {
 export interface BenchEngine {
   engine: Engine;
   timed: TimedBackend;
+  /**
+   * Another engine over the same backend, with a fresh scheduler and block table: what a page
+   * reload leaves (the device's KV is unreferenced), minus reloading weights and compiling
+   * pipelines. Use one engine at a time: engines over one backend share its KV buffers.
+   */
+  newEngine(extra?: Partial<EngineOptions>): Engine;
   dispose(): void;
 }
 
@@ -65,6 +71,8 @@ export interface EngineSpec {
   numBlocks: number;
   maxBatchTokens?: number;
   name: string;
+  /** Per-step timings (see instrument.ts recordPhases). */
+  onStep?: EngineOptions['onStep'];
 }
 
 /** An Engine over a timing decorator around the chosen backend. */
@@ -76,13 +84,21 @@ export async function benchEngine(spec: EngineSpec): Promise<BenchEngine> {
     inner = new CpuBackend(spec.weights, { blockSize: 16, numBlocks: spec.numBlocks });
   }
   const timed = new TimedBackend(inner);
-  const engine = new Engine(timed, spec.tokenizer, {
-    modelName: spec.name,
-    fingerprint: spec.weights.fingerprint,
-    maxBatchTokens: spec.maxBatchTokens ?? 256,
-  });
-  timed.blocksUsed = () => engine.scheduler.kv.pool.numUsed;
-  return { engine, timed, dispose: () => timed.dispose() };
+  let current: Engine;
+  const newEngine = (extra: Partial<EngineOptions> = {}) => {
+    current = new Engine(timed, spec.tokenizer, {
+      modelName: spec.name,
+      fingerprint: spec.weights.fingerprint,
+      maxBatchTokens: spec.maxBatchTokens ?? 256,
+      onStep: spec.onStep,
+      ...extra,
+    });
+    return current;
+  };
+  const engine = newEngine();
+  // The blocks held by whichever engine was built last (the one in use).
+  timed.blocksUsed = () => current.scheduler.kv.pool.numUsed;
+  return { engine, timed, newEngine, dispose: () => timed.dispose() };
 }
 
 export interface RequestResult {

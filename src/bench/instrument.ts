@@ -1,4 +1,4 @@
-import type { Engine } from '../engine/Engine.ts';
+import type { EngineOptions } from '../engine/Engine.ts';
 import type { ForwardBackend } from '../engine/ForwardBackend.ts';
 import type { ForwardBatch } from '../kv/batch.ts';
 
@@ -55,11 +55,25 @@ export class TimedBackend implements ForwardBackend {
   /** Called with the batch before each forward (e.g. to sample scheduler state). */
   blocksUsed: () => number = () => NaN;
   forwardGreedy?: (batch: ForwardBatch) => Promise<number[]>;
+  /** Block read-back and upload (prefix persistence), passed through; uploads are timed. */
+  readBlocks?: (ids: readonly number[]) => Promise<Float32Array>;
+  writeBlocks?: (ids: readonly number[], data: Float32Array) => Promise<void>;
+  /** Wall time of each writeBlocks call (restoring stored prefix blocks), ms. */
+  readonly writeMs: number[] = [];
 
   constructor(readonly inner: ForwardBackend) {
     if (inner.forwardGreedy) {
       const greedy = inner.forwardGreedy.bind(inner);
       this.forwardGreedy = (batch) => this.timed(batch, () => greedy(batch));
+    }
+    if (inner.readBlocks) this.readBlocks = inner.readBlocks.bind(inner);
+    if (inner.writeBlocks) {
+      const write = inner.writeBlocks.bind(inner);
+      this.writeBlocks = async (ids, data) => {
+        const t0 = performance.now();
+        await write(ids, data);
+        this.writeMs.push(performance.now() - t0);
+      };
     }
   }
 
@@ -90,6 +104,7 @@ export class TimedBackend implements ForwardBackend {
 
   reset(): void {
     this.records.length = 0;
+    this.writeMs.length = 0;
   }
 
   private async timed<T>(batch: ForwardBatch, fn: () => Promise<T>): Promise<T> {
@@ -110,13 +125,17 @@ export class TimedBackend implements ForwardBackend {
   }
 }
 
-/** Host time of the engine's own phases, per step (index = step), from wrapping its methods. */
+/** Host time of the engine's own phases, per step (index = step), from the engine's onStep hook. */
 export interface PhaseTimes {
-  /** performance.now() at each schedule() call: the step boundaries. */
+  /** performance.now() at the start of each step (before schedule()): the step boundaries. */
   stepStarts: number[];
   schedule: number[];
   append: number[];
   sample: number[];
+}
+
+export function newPhaseTimes(): PhaseTimes {
+  return { stepStarts: [], schedule: [], append: [], sample: [] };
 }
 
 export function resetPhases(t: PhaseTimes): void {
@@ -126,48 +145,12 @@ export function resetPhases(t: PhaseTimes): void {
   t.sample.length = 0;
 }
 
-/**
- * Wraps engine.scheduler.schedule/appendTokens and the engine's sampling on this instance only
- * (no source edits) and records each one's wall time per step. The engine runs one step at a
- * time (schedule, copies, forward, sample, appendTokens, stream, yield), so the step is the
- * index of the last schedule().
- */
-export function instrumentEngine(engine: Engine): PhaseTimes {
-  const t: PhaseTimes = { stepStarts: [], schedule: [], append: [], sample: [] };
-  const add = (list: number[], ms: number) => {
-    const i = t.stepStarts.length - 1;
-    list[i] = (list[i] ?? 0) + ms;
+/** An `onStep` for EngineOptions that records each step's phases into `t`. */
+export function recordPhases(t: PhaseTimes): NonNullable<EngineOptions['onStep']> {
+  return (s) => {
+    t.stepStarts.push(s.start);
+    t.schedule.push(s.scheduleMs);
+    t.append.push(s.appendMs);
+    t.sample.push(s.sampleMs);
   };
-  const s = engine.scheduler;
-  const schedule = s.schedule.bind(s);
-  s.schedule = () => {
-    const t0 = performance.now();
-    t.stepStarts.push(t0);
-    try {
-      return schedule();
-    } finally {
-      add(t.schedule, performance.now() - t0);
-    }
-  };
-  const append = s.appendTokens.bind(s);
-  s.appendTokens = (results) => {
-    const t0 = performance.now();
-    try {
-      return append(results);
-    } finally {
-      add(t.append, performance.now() - t0);
-    }
-  };
-  // sampleStep is private in TypeScript only; wrapped on this instance for timing.
-  const e = engine as unknown as { sampleStep: (...args: unknown[]) => unknown };
-  const sample = e.sampleStep.bind(engine);
-  e.sampleStep = (...args: unknown[]) => {
-    const t0 = performance.now();
-    try {
-      return sample(...args);
-    } finally {
-      add(t.sample, performance.now() - t0);
-    }
-  };
-  return t;
 }

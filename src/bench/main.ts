@@ -104,7 +104,6 @@ async function main(): Promise<void> {
       prefix.push(await benchPrefix({ modelName: 'SmolLM2-135M shape (random)', weights, promptTokens: 128, shared: 0.9, repeats: quick ? 1 : 3, numBlocks: 64, log }));
     }
   }
-  skipped.push('prefix TTFT "after a reload (IndexedDB)": not measured yet (being built; add a column in src/bench/prefix.ts)');
 
   const report: BenchReport = {
     startedAt,

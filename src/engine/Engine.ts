@@ -30,6 +30,22 @@ export interface EngineOptions {
   /** Prompts that must contain a block before it is persisted; 2 by default. */
   persistAfterHits?: number;
   onWarning?: (message: string) => void;
+  /** Called once per step with its plan and host timings (benchmarks, profiling); no cost when absent. */
+  onStep?: (s: StepTiming) => void;
+}
+
+/** One engine step as `onStep` sees it; times in ms from performance.now(). */
+export interface StepTiming {
+  plan: StepPlan;
+  /** performance.now() when the step began (before schedule()). */
+  start: number;
+  scheduleMs: number;
+  /** Copy-on-write copies and the forward, to the logits (or argmax ids) in hand. */
+  forwardMs: number;
+  sampleMs: number;
+  appendMs: number;
+  /** The whole step up to streaming its events, before the engine yields to the event loop. */
+  stepMs: number;
 }
 
 /** What `pinPrefix` did: the prefix's tokens, its full blocks, and how many of them are stored. */
@@ -175,7 +191,9 @@ export class Engine {
   }
 
   private async loop(): Promise<void> {
+    const onStep = this.opts.onStep;
     while (this.scheduler.hasWork) {
+      const start = onStep ? performance.now() : 0;
       const plan = this.scheduler.schedule();
       if (plan.chunks.length === 0) {
         this.scheduler.appendTokens([]);
@@ -184,6 +202,7 @@ export class Engine {
       }
       let out: StepOutput;
       const t0 = performance.now();
+      const scheduleMs = onStep ? t0 - start : 0;
       try {
         if (plan.copies.length > 0) await this.backend.copyBlocks(plan.copies);
         const batch = forwardBatchOf(plan);
@@ -196,8 +215,13 @@ export class Engine {
         this.scheduler.appendTokens([]);
         return;
       }
-      this.meter.step(plan, performance.now() - t0);
-      this.scheduler.appendTokens(this.sampleStep(plan, out));
+      const forwardMs = performance.now() - t0;
+      this.meter.step(plan, forwardMs);
+      const t1 = onStep ? performance.now() : 0;
+      const sampled = this.sampleStep(plan, out);
+      const t2 = onStep ? performance.now() : 0;
+      this.scheduler.appendTokens(sampled);
+      const t3 = onStep ? performance.now() : 0;
       // Newly committed blocks that should persist: read back now, written in the background.
       this.persistence?.persistWanted();
       for (const request of this.requests.values()) {
@@ -207,6 +231,7 @@ export class Engine {
           this.meter.finishedRequests++;
         }
       }
+      onStep?.({ plan, start, scheduleMs, forwardMs, sampleMs: t2 - t1, appendMs: t3 - t2, stepMs: performance.now() - start });
       // Let new requests and aborts in between steps, even on the synchronous CPU backend.
       await yieldToEventLoop();
     }
