@@ -5,11 +5,10 @@ import { defineConfig, type Plugin } from 'vite';
 
 const ROOT = fileURLToPath(new URL('.', import.meta.url));
 
-/**
- * The script-tag build: one IIFE, `folio.js`, with the engine worker inlined (a blob URL), so a
- * page needs nothing but `<script src="folio.js"></script>` and a static server.
- * `npm run build:embed` writes it to examples/script-tag/, where it is committed.
- */
+// The script-tag build: one IIFE, `folio.js`, with the engine worker inlined (a blob URL), so a
+// page needs nothing but `<script src="folio.js"></script>` and a static server.
+// `npm run build:embed` writes it to examples/script-tag/, where it is committed.
+
 /**
  * folio.js always hands createEngine its inlined worker (src/embed/index.ts), so the module
  * API's default `new Worker(new URL(..., import.meta.url))` is dead code here; left in, it would
