@@ -1,20 +1,5 @@
-import { create, globals } from 'webgpu';
-
-let gpu: GPU | null = null;
-
-/**
- * Dawn's GPU object for Node (the `webgpu` package). On these machines it finds SwiftShader only
- * when the process starts with LD_LIBRARY_PATH=/usr/lib/chromium and
- * VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json (scripts/bench.mjs sets them).
- * Also installs the WebGPU globals (GPUBufferUsage, GPUMapMode, the GPU* classes).
- */
-export function dawnGpu(): GPU {
-  if (!gpu) {
-    Object.assign(globalThis, globals);
-    gpu = create([]) as GPU;
-  }
-  return gpu;
-}
+/** Bench reporting: which adapter Dawn (src/gpu/dawn.ts) gives the GPU benchmarks. */
+import { dawnGpu } from '../gpu/dawn.ts';
 
 export interface AdapterDescription {
   /** e.g. "Google SwiftShader (vendor google, architecture swiftshader)". */

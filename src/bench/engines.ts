@@ -9,7 +9,7 @@ import { loadModel } from '../model/loadModel.ts';
 import type { ModelWeights } from '../model/weights.ts';
 import { StreamDecoder } from '../tokenizer/StreamDecoder.ts';
 import { Tokenizer } from '../tokenizer/Tokenizer.ts';
-import { dawnGpu } from './dawn.ts';
+import { dawnGpu } from '../gpu/dawn.ts';
 import { TimedBackend } from './instrument.ts';
 
 export const DEFAULT_MODEL_DIR = resolve('models', 'stories260K');

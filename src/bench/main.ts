@@ -9,6 +9,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
+import { SMOLLM2_135M, syntheticWeights } from '../model/synthetic.ts';
 import { benchBatching } from './batching.ts';
 import { describeAdapter } from './dawn.ts';
 import { loadStories } from './engines.ts';
@@ -18,9 +19,8 @@ import { replayContiguous, type ReplayParams, type ReplayResult, replayPaged } f
 import { benchNSampling } from './nSampling.ts';
 import { benchPrefix, type PrefixResult } from './prefix.ts';
 import { type BenchReport, type KvReplaySection, markdown, panels } from './report.ts';
-import { median, minMax } from './stats.ts';
+import { median, minMax, prng } from './stats.ts';
 import { chartSvg } from './svg.ts';
-import { smolLm2Config, syntheticWeights } from './synthetic.ts';
 import { DEFAULT_TRACE, makeTrace, traceSummary } from './trace.ts';
 
 const args = process.argv.slice(2);
@@ -100,7 +100,7 @@ async function main(): Promise<void> {
     if (flag('--no-smollm')) skipped.push('SmolLM2-135M-shaped prefix TTFT: --no-smollm');
     else {
       log('generating SmolLM2-135M-shaped random weights');
-      const weights = syntheticWeights(smolLm2Config, 1);
+      const weights = syntheticWeights(SMOLLM2_135M, prng(1));
       prefix.push(await benchPrefix({ modelName: 'SmolLM2-135M shape (random)', weights, promptTokens: 128, shared: 0.9, repeats: quick ? 1 : 3, numBlocks: 64, log }));
     }
   }

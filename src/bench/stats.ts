@@ -1,3 +1,5 @@
+import { Rng } from '../sampling/Rng.ts';
+
 /** Small statistics for noisy measurements: report medians of repeats, never single runs. */
 
 export function median(xs: readonly number[]): number {
@@ -15,16 +17,10 @@ export function minMax(xs: readonly number[]): [number, number] {
   return [Math.min(...xs), Math.max(...xs)];
 }
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
+/** A seeded PRNG, uniform in [0, 1): the project's Rng (mulberry32) as a function. */
 export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 /** A standard normal draw (Box-Muller). */

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../src/cpu/CpuBackend.ts';
 import { GpuBackend } from '../../src/gpu/GpuBackend.ts';
 import type { ForwardBatch } from '../../src/kv/batch.ts';
-import { dawnGpu } from './dawn.ts';
+import { dawnGpu } from '../../src/gpu/dawn.ts';
 import { maxAbsDiff, prng, randomTokens, randomWeights, storiesConfig } from './randomModel.ts';
 
 const backends: GpuBackend[] = [];

@@ -3,7 +3,7 @@ import { DeviceLostError, WebGpuUnavailableError } from '../../src/errors.ts';
 import { GpuDevice } from '../../src/gpu/device.ts';
 import { GpuBackend } from '../../src/gpu/GpuBackend.ts';
 import { planKvCache } from '../../src/gpu/kvPlan.ts';
-import { dawnGpu } from './dawn.ts';
+import { dawnGpu } from '../../src/gpu/dawn.ts';
 import { randomWeights, storiesConfig } from './randomModel.ts';
 
 /** Dawn's GPU with an adapter that reports (and so is asked for) smaller buffer limits. */

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../src/cpu/CpuBackend.ts';
 import { GpuBackend } from '../../src/gpu/GpuBackend.ts';
 import { blocksFor, type SequenceChunk } from '../../src/kv/batch.ts';
-import { dawnGpu } from './dawn.ts';
+import { dawnGpu } from '../../src/gpu/dawn.ts';
 import { argmax, prng, qwenLikeConfig, randomTokens, randomWeights, scrambledBlocks } from './randomModel.ts';
 
 const config = qwenLikeConfig;

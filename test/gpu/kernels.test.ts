@@ -16,7 +16,7 @@ import {
   siluMulPipeline,
 } from '../../src/gpu/kernels.ts';
 import { packStep } from '../../src/gpu/stepInputs.ts';
-import { dawnDevice } from './dawn.ts';
+import { dawnDevice } from '../../src/gpu/dawn.ts';
 import { dispatch, empty, readF32, readU32, rowsUniform, upload } from './harness.ts';
 import { argmax, maxAbsDiff, prng, qwenLikeConfig, randomArray } from './randomModel.ts';
 

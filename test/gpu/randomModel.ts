@@ -1,16 +1,12 @@
-import { expectedTensors, type ModelConfig } from '../../src/model/config.ts';
+import type { ModelConfig } from '../../src/model/config.ts';
+import { buildWeights } from '../../src/model/synthetic.ts';
 import type { ModelWeights } from '../../src/model/weights.ts';
+import { Rng } from '../../src/sampling/Rng.ts';
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
+/** A seeded PRNG, uniform in [0, 1): the project's Rng (mulberry32) as a function. */
 export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 /** Uniform values in [-scale, scale). */
@@ -54,25 +50,19 @@ export const qwenLikeConfig: ModelConfig = {
   qkvBias: true,
 };
 
-/** Random weights of a config's shapes: projections ~ 1/sqrt(fan-in), norms near 1. */
+/** Random weights of a config's shapes: projections ~ 1/sqrt(fan-in), norms near 1 (uniform; the GPU tests' tolerances are tuned to these). */
 export function randomWeights(config: ModelConfig, seed: number): ModelWeights {
   const rand = prng(seed);
-  const tensors = new Map<string, Float32Array>();
-  for (const [name, shape] of expectedTensors(config)) {
-    const n = shape.reduce((a, b) => a * b, 1);
-    let t: Float32Array;
-    if (shape.length === 1 && name.endsWith('norm.weight')) {
-      t = randomArray(rand, n, 0.2).map((v) => 1 + v);
-    } else if (shape.length === 1) {
-      t = randomArray(rand, n, 0.2);
-    } else if (name === 'model.embed_tokens.weight') {
-      t = randomArray(rand, n, 1);
-    } else {
-      t = randomArray(rand, n, Math.sqrt(3 / shape[1]) * 1.5);
-    }
-    tensors.set(name, t);
-  }
-  return { config, tensors, fingerprint: `random-${seed}` };
+  return buildWeights(
+    config,
+    (name, shape, n) => {
+      if (shape.length === 1 && name.endsWith('norm.weight')) return randomArray(rand, n, 0.2).map((v) => 1 + v);
+      if (shape.length === 1) return randomArray(rand, n, 0.2);
+      if (name === 'model.embed_tokens.weight') return randomArray(rand, n, 1);
+      return randomArray(rand, n, Math.sqrt(3 / shape[1]) * 1.5);
+    },
+    `random-${seed}`,
+  );
 }
 
 /** Random token ids (never 0, so that a stray zero read shows). */

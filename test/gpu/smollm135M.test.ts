@@ -1,53 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../src/cpu/CpuBackend.ts';
 import { GpuBackend } from '../../src/gpu/GpuBackend.ts';
-import { expectedTensors, type ModelConfig } from '../../src/model/config.ts';
-import type { ModelWeights } from '../../src/model/weights.ts';
-import { dawnGpu } from './dawn.ts';
+import { dawnGpu } from '../../src/gpu/dawn.ts';
+import { SMOLLM2_135M, syntheticWeights } from '../../src/model/synthetic.ts';
 import { argmax, prng, randomTokens } from './randomModel.ts';
-
-/** SmolLM2-135M's shape (HF config of HuggingFaceTB/SmolLM2-135M). */
-const smolLm2Config: ModelConfig = {
-  modelType: 'llama',
-  hiddenSize: 576,
-  intermediateSize: 1536,
-  numLayers: 30,
-  numHeads: 9,
-  numKvHeads: 3,
-  headDim: 64,
-  vocabSize: 49152,
-  maxPositions: 8192,
-  ropeTheta: 100000,
-  ropeScaling: null,
-  rmsNormEps: 1e-5,
-  tieWordEmbeddings: true,
-  qkvBias: false,
-  bosTokenId: 1,
-  eosTokenIds: [2],
-};
-
-/** Seeded N(0, std^2) (Box-Muller over mulberry32). */
-function normals(rand: () => number, n: number, mean: number, std: number): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i += 2) {
-    const r = Math.sqrt(-2 * Math.log(1 - rand()));
-    const t = 2 * Math.PI * rand();
-    a[i] = mean + std * r * Math.cos(t);
-    if (i + 1 < n) a[i + 1] = mean + std * r * Math.sin(t);
-  }
-  return a;
-}
-
-/** Weights at the scale of a trained small model: matrices N(0, 0.02), norms N(1, 0.05). */
-function smolLm2Weights(seed: number): ModelWeights {
-  const rand = prng(seed);
-  const tensors = new Map<string, Float32Array>();
-  for (const [name, shape] of expectedTensors(smolLm2Config)) {
-    const n = shape.reduce((a, b) => a * b, 1);
-    tensors.set(name, shape.length === 1 ? normals(rand, n, 1, 0.05) : normals(rand, n, 0, 0.02));
-  }
-  return { config: smolLm2Config, tensors, fingerprint: `smollm2-135m-random-${seed}` };
-}
 
 /**
  * Error measure: per logit row, max |gpu - cpu| / max |cpu| (the error relative to the row's
@@ -74,8 +30,9 @@ afterAll(() => backends.forEach((b) => b.dispose()));
 describe('SmolLM2-135M shape, synthetic weights, WebGPU (Dawn on SwiftShader) vs the CPU reference', () => {
   it('logits of a 64-token prompt and 8 decode steps agree within 1e-3 relative per row', async () => {
     const t0 = performance.now();
-    const weights = smolLm2Weights(135);
-    const c = smolLm2Config;
+    // At the scale of a trained small model: matrices N(0, 0.02), norms N(1, 0.05).
+    const weights = syntheticWeights(SMOLLM2_135M, prng(135));
+    const c = SMOLLM2_135M;
     const blockSize = 16;
     const cpu = new CpuBackend(weights, { blockSize, numBlocks: 8 });
     const gpu = await GpuBackend.create(weights, { blockSize, numBlocks: 8, gpu: dawnGpu() });

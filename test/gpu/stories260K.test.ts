@@ -6,7 +6,7 @@ import { parseLlama2cCheckpoint } from '../../src/model/llama2c/checkpoint.ts';
 import { huggingFaceConfig, huggingFaceTensors } from '../../src/model/llama2c/toHuggingFace.ts';
 import type { ModelWeights } from '../../src/model/weights.ts';
 import { SHARED } from '../paths.ts';
-import { dawnGpu } from './dawn.ts';
+import { dawnGpu } from '../../src/gpu/dawn.ts';
 
 const fixture = JSON.parse(readFileSync(`${SHARED}/fixtures/stories260K-greedy.json`, 'utf8')) as { next_ids: number[] };
 

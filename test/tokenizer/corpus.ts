@@ -1,3 +1,4 @@
+import { Rng } from '../../src/sampling/Rng.ts';
 import { greedyFixture } from './stories.ts';
 
 /** Strings to tokenize, by kind. None holds NUL (a C string ends there) or U+2581 (see the divergence test). */
@@ -48,16 +49,10 @@ export const whitespace: string[] = [
 
 export const empty: string[] = [''];
 
-/** mulberry32: a tiny seeded PRNG, so the random strings are the same on every run. */
+/** A seeded PRNG (the project's Rng), so the random strings are the same on every run. */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 const ATOMS = [
