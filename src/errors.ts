@@ -105,3 +105,9 @@ export class NetworkError extends FolioError {
     super('NETWORK', `${url}: ${message}`);
   }
 }
+
+/** Bytes as MiB for messages a user reads: two significant digits below 10 MiB, whole above. */
+export function mib(bytes: number): string {
+  const m = bytes / 2 ** 20;
+  return m < 10 ? String(Number(m.toPrecision(2))) : Math.round(m).toString();
+}

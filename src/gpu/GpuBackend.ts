@@ -35,12 +35,17 @@ import { scoped } from './errorScopes.ts';
 import { encodeForward } from './forwardPass.ts';
 import { GpuWeights } from './gpuWeights.ts';
 import { createKernels, kernelShape, type KernelShape, type Kernels } from './kernels.ts';
-import { type KvCacheOptions, planKvCache } from './kvPlan.ts';
+import { planKvCache } from '../kv/KvPlan.ts';
 import { KvPools } from './kvPools.ts';
 import { StepBuffers, type StepCapacity } from './stepBuffers.ts';
 import { packStep, type StepInputs } from './stepInputs.ts';
 
-export interface GpuBackendOptions extends KvCacheOptions {
+export interface GpuBackendOptions {
+  blockSize: number;
+  /** An explicit block count; wins over memoryBudgetBytes. */
+  numBlocks?: number;
+  /** Bytes for all K and V pools together; the block count is what fits (see planKvCache). */
+  memoryBudgetBytes?: number;
   /** navigator.gpu by default; tests pass Dawn's GPU object. */
   gpu?: GPU;
 }
@@ -75,11 +80,12 @@ export class GpuBackend implements ForwardBackend {
   /** Steps run one at a time: they share the step buffers and read-back buffers. */
   private tail: Promise<unknown> = Promise.resolve();
 
-  private constructor(gpu: GpuDevice, weights: ModelWeights, opts: KvCacheOptions) {
+  private constructor(gpu: GpuDevice, weights: ModelWeights, opts: GpuBackendOptions) {
     const c = weights.config;
     this.gpu = gpu;
     this.config = c;
-    const plan = planKvCache(c, opts, Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize));
+    const sizes = { blockSize: opts.blockSize, maxBlocks: opts.numBlocks, memoryBudgetBytes: opts.memoryBudgetBytes };
+    const plan = planKvCache(c, sizes, Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize));
     this.blockSize = opts.blockSize;
     this.numBlocks = plan.numBlocks;
     this.shape = kernelShape(c, opts.blockSize, gpu.cpuAdapter ? 1 : 64);

@@ -1,4 +1,4 @@
-import { DeviceLostError, WebGpuUnavailableError } from '../errors.ts';
+import { DeviceLostError, mib, WebGpuUnavailableError } from '../errors.ts';
 
 /** The adapter limits Folio plans its buffers with (the ones it asks the device for). */
 export interface GpuLimits {
@@ -8,13 +8,6 @@ export interface GpuLimits {
   maxComputeWorkgroupsPerDimension: number;
 }
 
-const MiB = 1024 * 1024;
-
-/** Bytes as MiB for messages a user reads: two significant digits below 10 MiB, whole above. */
-export function mib(bytes: number): string {
-  const m = bytes / MiB;
-  return m < 10 ? String(Number(m.toPrecision(2))) : Math.round(m).toString();
-}
 
 function browserGpu(): GPU | undefined {
   return (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;

@@ -1,6 +1,6 @@
 import type { ModelConfig } from '../model/config.ts';
 import type { GpuDevice } from './device.ts';
-import type { KvPlan } from './kvPlan.ts';
+import type { KvPlan } from '../kv/KvPlan.ts';
 
 /**
  * The paged KV cache on the GPU: per layer one K buffer and one V buffer, each

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DeviceLostError, WebGpuUnavailableError } from '../../src/errors.ts';
 import { GpuDevice } from '../../src/gpu/device.ts';
 import { GpuBackend } from '../../src/gpu/GpuBackend.ts';
-import { planKvCache } from '../../src/gpu/kvPlan.ts';
+import { planKvCache } from '../../src/kv/KvPlan.ts';
 import { dawnGpu } from '../../src/gpu/dawn.ts';
 import { randomWeights, storiesConfig } from './randomModel.ts';
 
@@ -63,7 +63,7 @@ describe('limits', () => {
     expect(planKvCache(storiesConfig, { blockSize: 16, memoryBudgetBytes: 1024 * 1024 }, 1 << 30).numBlocks).toBe(51);
     expect(planKvCache(storiesConfig, { blockSize: 16, memoryBudgetBytes: 1 << 30 }, 64 * 1024).numBlocks).toBe(32);
     expect(() => planKvCache(storiesConfig, { blockSize: 16, memoryBudgetBytes: 1000 }, 1 << 30)).toThrow(/does not hold one KV block/);
-    expect(planKvCache(storiesConfig, { blockSize: 16, numBlocks: 7, memoryBudgetBytes: 1 }, 1 << 30).numBlocks).toBe(7);
+    expect(planKvCache(storiesConfig, { blockSize: 16, maxBlocks: 7, memoryBudgetBytes: 1 }, 1 << 30).numBlocks).toBe(7);
   });
 });
 
