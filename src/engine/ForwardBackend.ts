@@ -1,6 +1,16 @@
 import type { ForwardBatch } from '../kv/batch.ts';
 import type { ModelConfig } from '../model/config.ts';
 
+/** One chunk's draw on the device: its truncation and temperature, and a uniform u in [0, 1) from the request's Rng. */
+export interface DeviceSampleRow {
+  temperature: number;
+  /** 0 keeps every token. */
+  topK: number;
+  /** 1 keeps the whole distribution. */
+  topP: number;
+  u: number;
+}
+
 /**
  * A device that runs the model over a paged KV cache: the CPU reference and WebGPU both
  * implement it, so the scheduler and the tests treat them alike.
@@ -20,6 +30,13 @@ export interface ForwardBackend {
    * that a step reads back one id per chunk instead of whole logits.
    */
   forwardGreedy?(batch: ForwardBatch): Promise<number[]>;
+  /**
+   * Optional sampled step: one token per chunk drawn on the device from its last logits with
+   * that chunk's row (src/sampling/sample.ts sampleWithU's definition; temperature 0 is the
+   * argmax), so that a step reads back one id per chunk. No repetition penalty, no logprobs:
+   * steps that need those read logits.
+   */
+  forwardSample?(batch: ForwardBatch, rows: readonly DeviceSampleRow[]): Promise<number[]>;
   /** Copies whole blocks (all layers, K and V): the copy of copy-on-write. */
   copyBlocks(pairs: ReadonlyArray<readonly [src: number, dst: number]>): Promise<void>;
   /**

@@ -12,7 +12,9 @@
  * o_proj with the residual add fused (the matmul accumulates into the residual stream);
  * rmsnorm; one matmul for gate|up; silu*up; down with the residual fused. Then only the rows
  * whose logits are wanted are gathered, normed and multiplied by the LM head, and for greedy
- * steps argmax runs on the GPU so that a step reads back one u32 per sequence. The matmul is
+ * steps argmax, for sampled steps the whole draw (temperature, top-k, top-p, one host-drawn
+ * uniform per row; wgsl/sample.wgsl, the definition of src/sampling/sample.ts) runs on the
+ * GPU, so that such a step reads back one u32 per sequence. The matmul is
  * a barrier-free 4x4 register tile per invocation, the same kernel for prefill (M = tokens)
  * and decode (M = sequences), where it is a batched matrix-vector product that reads each
  * weight once. Workgroup memory and barriers appear only in the row reductions (rmsnorm,
@@ -22,7 +24,7 @@
  * larger than one storage binding is refused (explicit block count) or capped (budget).
  */
 import { ConfigError } from '../errors.ts';
-import type { ForwardBackend } from '../engine/ForwardBackend.ts';
+import type { DeviceSampleRow, ForwardBackend } from '../engine/ForwardBackend.ts';
 import type { ForwardBatch } from '../kv/batch.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { ModelWeights } from '../model/weights.ts';
@@ -32,7 +34,7 @@ import { type BlockPairs, checkBlockPairs, copyBlocksOnGpu } from './blockCopy.t
 import { readBlocksFromGpu, writeBlocksToGpu } from './blockIo.ts';
 import { GpuDevice } from './device.ts';
 import { scoped } from './errorScopes.ts';
-import { encodeForward } from './forwardPass.ts';
+import { encodeForward, type ForwardTail } from './forwardPass.ts';
 import { GpuWeights } from './gpuWeights.ts';
 import { createKernels, kernelShape, type KernelShape, type Kernels } from './kernels.ts';
 import { planKvCache } from '../kv/KvPlan.ts';
@@ -118,7 +120,7 @@ export class GpuBackend implements ForwardBackend {
       if (!step) return [];
       const bytes = step.logitRows.length * this.config.vocabSize * 4;
       const b = this.buffers!;
-      const data = await this.submit(step, false, b.logits, b.logitsRead, bytes);
+      const data = await this.submit(step, 'logits', b.logits, b.logitsRead, bytes);
       const all = new Float32Array(data);
       const out: Float32Array[] = [];
       let row = 0;
@@ -139,7 +141,36 @@ export class GpuBackend implements ForwardBackend {
       const step = this.prepare(batch, 'last');
       if (!step) return [];
       const b = this.buffers!;
-      const data = await this.submit(step, true, b.ids, b.idsRead, step.logitRows.length * 4);
+      const data = await this.submit(step, 'argmax', b.ids, b.idsRead, step.logitRows.length * 4);
+      return Array.from(new Uint32Array(data));
+    });
+  }
+
+  /**
+   * One sampled step: each chunk's last logits are sampled on the GPU with that chunk's row
+   * of `rows` (temperature 0: argmax), so only one id per chunk is read back.
+   */
+  forwardSample(batch: ForwardBatch, rows: readonly DeviceSampleRow[]): Promise<number[]> {
+    return this.serial(async () => {
+      if (rows.length !== batch.chunks.length) throw new RangeError(`forwardSample needs one row per chunk: ${rows.length} rows for ${batch.chunks.length} chunks`);
+      const params = new ArrayBuffer(rows.length * 16);
+      const f = new Float32Array(params);
+      const u = new Uint32Array(params);
+      rows.forEach((r, i) => {
+        if (!(r.temperature >= 0) || !(r.topP > 0 && r.topP <= 1) || !(r.u >= 0 && r.u < 1) || !Number.isInteger(r.topK) || r.topK < 0) {
+          throw new RangeError(`bad sampling row ${i}: ${JSON.stringify(r)}`);
+        }
+        f[i * 4] = r.temperature;
+        u[i * 4 + 1] = Math.min(r.topK, 0xffffffff);
+        f[i * 4 + 2] = r.topP;
+        // f32 rounding may carry u up to 1: keep it below.
+        f[i * 4 + 3] = Math.min(r.u, 0.99999994);
+      });
+      const step = this.prepare(batch, 'last');
+      if (!step) return [];
+      const b = this.buffers!;
+      if (rows.length > 0) this.gpu.device.queue.writeBuffer(b.sampleParams, 0, params);
+      const data = await this.submit(step, 'sample', b.ids, b.idsRead, step.logitRows.length * 4);
       return Array.from(new Uint32Array(data));
     });
   }
@@ -214,13 +245,13 @@ export class GpuBackend implements ForwardBackend {
   }
 
   /** Encodes the forward pass, copies `bytes` of `result` back, and returns them. */
-  private async submit(step: StepInputs, argmax: boolean, result: GPUBuffer, readBack: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+  private async submit(step: StepInputs, tail: ForwardTail, result: GPUBuffer, readBack: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
     const device = this.gpu.device;
     const errors = scoped(device, () => {
       const encoder = device.createCommandEncoder({ label: 'forward' });
       const pass = encoder.beginComputePass({ label: 'forward' });
       const shape = { rows: step.rows, logitRows: step.logitRows.length };
-      encodeForward(pass, this.kernels, this.groups!, this.shape, shape, this.gpu.limits.maxComputeWorkgroupsPerDimension, argmax);
+      encodeForward(pass, this.kernels, this.groups!, this.shape, shape, this.gpu.limits.maxComputeWorkgroupsPerDimension, tail);
       pass.end();
       encoder.copyBufferToBuffer(result, 0, readBack, 0, bytes);
       device.queue.submit([encoder.finish()]);

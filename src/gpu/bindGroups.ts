@@ -29,6 +29,7 @@ export interface ForwardGroups {
   finalNorm: GPUBindGroup;
   lmHead: GPUBindGroup;
   argmax: GPUBindGroup;
+  sample: GPUBindGroup;
 }
 
 /** A bind group whose binding i is buffers[i], in the order each kernel's header lists. */
@@ -61,5 +62,6 @@ export function buildForwardGroups(device: GPUDevice, k: Kernels, w: GpuWeights,
     finalNorm: bind(k.rmsnorm, u.logitRows, b.last, w.finalNorm, b.xb),
     lmHead: bind(k.lmHead, u.logitRows, b.xb, w.lmHead, w.noBias, b.logits),
     argmax: bind(k.argmax, u.logitRows, b.logits, b.ids),
+    sample: bind(k.sample, u.logitRows, b.logits, b.sampleParams, b.ids),
   };
 }

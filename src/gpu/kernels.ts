@@ -6,6 +6,7 @@ import matmulSrc from '../../wgsl/matmul.wgsl?raw';
 import pagedAttentionSrc from '../../wgsl/paged_attention.wgsl?raw';
 import rmsnormSrc from '../../wgsl/rmsnorm.wgsl?raw';
 import ropeSrc from '../../wgsl/rope.wgsl?raw';
+import sampleSrc from '../../wgsl/sample.wgsl?raw';
 import siluMulSrc from '../../wgsl/silu_mul.wgsl?raw';
 import type { ModelConfig } from '../model/config.ts';
 
@@ -19,7 +20,7 @@ export interface KernelShape {
   vocabSize: number;
   rmsNormEps: number;
   blockSize: number;
-  /** Invocations per row in the row reductions (rmsnorm, argmax): 1 on CPU adapters, 64 on GPUs. */
+  /** Invocations per row in the row reductions (rmsnorm, argmax, sample): 1 on CPU adapters, 64 on GPUs. */
   rowLanes: number;
 }
 
@@ -45,6 +46,7 @@ export interface Kernels {
   attention: GPUComputePipeline;
   siluMul: GPUComputePipeline;
   argmax: GPUComputePipeline;
+  sample: GPUComputePipeline;
   copyBlocks: GPUComputePipeline;
 }
 
@@ -124,6 +126,11 @@ export function argmaxPipeline(device: GPUDevice, vocab: number, rowLanes: numbe
   return pipeline(device, 'argmax', argmaxSrc, { VOCAB: vocab, ROW_LANES: rowLanes });
 }
 
+export function samplePipeline(device: GPUDevice, vocab: number, rowLanes: number): GPUComputePipeline {
+  checkLanes(rowLanes);
+  return pipeline(device, 'sample', sampleSrc, { VOCAB: vocab, ROW_LANES: rowLanes });
+}
+
 export function copyBlocksPipeline(device: GPUDevice, blockElems: number): GPUComputePipeline {
   return pipeline(device, 'copy_blocks', copyBlocksSrc, { BLOCK_ELEMS: blockElems });
 }
@@ -147,6 +154,7 @@ export function createKernels(device: GPUDevice, s: KernelShape, qkvBias: boolea
     attention: attentionPipeline(device, s),
     siluMul: siluMulPipeline(device, f),
     argmax: argmaxPipeline(device, s.vocabSize, s.rowLanes),
+    sample: samplePipeline(device, s.vocabSize, s.rowLanes),
     copyBlocks: copyBlocksPipeline(device, s.numKvHeads * s.blockSize * s.headDim),
   };
 }

@@ -35,6 +35,8 @@ export class StepBuffers {
   /** Residual rows picked for the LM head, then normed in place into `xb`'s first rows. */
   readonly last: GPUBuffer;
   readonly logits: GPUBuffer;
+  /** Per logit row: temperature, top_k, top_p, u (wgsl/sample.wgsl's params). */
+  readonly sampleParams: GPUBuffer;
   readonly ids: GPUBuffer;
   /** Read-back copies. */
   readonly logitsRead: GPUBuffer;
@@ -60,6 +62,7 @@ export class StepBuffers {
     this.h = f32(cap.rows * c.intermediateSize, 'MLP hidden');
     this.last = f32(cap.logitRows * c.hiddenSize, 'last hidden states');
     this.logits = f32(cap.logitRows * c.vocabSize, 'logits');
+    this.sampleParams = f32(cap.logitRows * 4, 'sampling parameters');
     this.ids = f32(cap.logitRows, 'token ids out');
     const readBuffer = (bytes: number, label: string) =>
       this.own(gpu.device.createBuffer({ label, size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }));

@@ -9,42 +9,101 @@ function penalize(logits: Float32Array, seen: Iterable<number>, penalty: number)
   return out;
 }
 
+/** What the draw itself needs: the row's truncation and temperature (no penalty). */
+export interface DrawParams {
+  /** 0 means greedy (argmax). */
+  temperature: number;
+  /** 0 keeps every token. */
+  topK: number;
+  /** 1 keeps the whole distribution. */
+  topP: number;
+}
+
+const ONE_BITS = 0x3f800000; // the f32 bits of 1.0, the largest weight
+const STEPS = 30; // ceil(log2(ONE_BITS + 1)): the bisection below always converges in these
+
 /**
- * Picks the next token from one row of logits: greedy at temperature 0, otherwise softmax at
- * the temperature, truncated by top-k then top-p (nucleus), and one draw from `rng`.
+ * One draw from a row of logits for a given uniform `u` in [0, 1): the definition that
+ * wgsl/sample.wgsl computes on the GPU, order-independent so that neither side sorts.
+ *
+ *   T = 0: the argmax (the first on ties).
+ *   T > 0: m = max logit; weights w_i = f32(exp((l_i - m) / T)) (NaN counts as 0), so the
+ *   largest weight is 1; Z = sum w_i. Kept set K = { i : bits(w_i) >= t } with bits() the
+ *   f32 bit pattern (monotone for w >= 0), t the largest u32 such that
+ *     (topK > 0 and count(bits(w) >= t) >= topK) or (topP < 1 and mass(bits(w) >= t) >= topP * Z),
+ *   else 0 (K is everything). That is: the topK most likely tokens or the smallest most-likely
+ *   set reaching mass topP, whichever is smaller, a tie at the threshold kept whole. Then
+ *   r = u * mass(K) and the token is the first i of K in index order whose running mass
+ *   exceeds r (the last of K if rounding leaves none).
+ *
+ * The host sums in f64, the GPU in f32 in another order: the two pick the same token unless
+ * a sum lands within rounding of a boundary (a threshold or r).
+ */
+export function sampleWithU(logits: Float32Array, p: DrawParams, u: number): number {
+  if (p.temperature === 0) return argmax(logits);
+  const n = logits.length;
+  let m = -3.4e38;
+  let arg = 0;
+  for (let i = 0; i < n; i++) {
+    if (logits[i] > m) {
+      m = logits[i];
+      arg = i;
+    }
+  }
+  const w = new Float32Array(n);
+  const bits = new Uint32Array(w.buffer);
+  let z = 0;
+  for (let i = 0; i < n; i++) {
+    const e = Math.exp((logits[i] - m) / p.temperature);
+    w[i] = e >= 0 ? e : 0;
+    z += w[i];
+  }
+  if (!(z > 0)) return arg;
+  const useK = p.topK > 0;
+  const useP = p.topP < 1;
+  let lo = 0;
+  if (useK || useP) {
+    const wantMass = p.topP * z;
+    let hi = ONE_BITS + 1;
+    for (let it = 0; it < STEPS && hi - lo > 1; it++) {
+      const mid = lo + Math.floor((hi - lo) / 2);
+      let mass = 0;
+      let count = 0;
+      for (let i = 0; i < n; i++) {
+        if (bits[i] >= mid) {
+          mass += w[i];
+          count++;
+        }
+      }
+      if ((useK && count >= p.topK) || (useP && mass >= wantMass)) lo = mid;
+      else hi = mid;
+    }
+  }
+  let kept = 0;
+  for (let i = 0; i < n; i++) if (bits[i] >= lo) kept += w[i];
+  if (!(kept > 0)) return arg;
+  const r = u * kept;
+  let acc = 0;
+  let last = arg;
+  for (let i = 0; i < n; i++) {
+    if (bits[i] >= lo) {
+      acc += w[i];
+      last = i;
+      if (acc > r) return i;
+    }
+  }
+  return last;
+}
+
+/**
+ * Picks the next token from one row of logits: the repetition penalty, then greedy at
+ * temperature 0, otherwise one draw from `rng` by sampleWithU (softmax at the temperature,
+ * truncated by top-k and top-p).
  */
 export function sample(logitsIn: Float32Array, p: SamplingParams, rng: Rng, seen: readonly number[] = []): number {
   const logits = p.repetitionPenalty !== 1 ? penalize(logitsIn, seen, p.repetitionPenalty) : logitsIn;
   if (p.temperature === 0) return argmax(logits);
-  const ids = Array.from(logits.keys()).sort((a, b) => logits[b] - logits[a] || a - b);
-  const k = p.topK > 0 ? Math.min(p.topK, ids.length) : ids.length;
-  const max = logits[ids[0]];
-  const probs: number[] = [];
-  let total = 0;
-  for (let i = 0; i < k; i++) {
-    const e = Math.exp((logits[ids[i]] - max) / p.temperature);
-    probs.push(e);
-    total += e;
-  }
-  let kept = k;
-  if (p.topP < 1) {
-    let cum = 0;
-    for (let i = 0; i < k; i++) {
-      cum += probs[i] / total;
-      if (cum >= p.topP) {
-        kept = i + 1;
-        break;
-      }
-    }
-  }
-  let mass = 0;
-  for (let i = 0; i < kept; i++) mass += probs[i];
-  let r = rng.next() * mass;
-  for (let i = 0; i < kept; i++) {
-    r -= probs[i];
-    if (r < 0) return ids[i];
-  }
-  return ids[kept - 1];
+  return sampleWithU(logits, p, rng.next());
 }
 
 /** log softmax of one row, for logprobs. */
