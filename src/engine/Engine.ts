@@ -5,19 +5,17 @@ import { logSoftmax, sample, topLogprobs } from '../sampling/sample.ts';
 import { Scheduler } from '../scheduler/Scheduler.ts';
 import type { KvBlockStore } from '../storage/KvBlockStore.ts';
 import type { Sequence } from '../scheduler/Sequence.ts';
-import { forwardBatchOf, type SampledToken, type StepPlan } from '../scheduler/StepPlan.ts';
+import type { SampledToken, StepPlan } from '../scheduler/StepPlan.ts';
 import type { Tokenizer } from '../tokenizer/Tokenizer.ts';
 import type { BlockCell, EngineStats, EventSink } from './events.ts';
-import type { DeviceSampleRow, ForwardBackend } from './ForwardBackend.ts';
+import type { ForwardBackend } from './ForwardBackend.ts';
 import { parseRequest } from './GenerationRequest.ts';
 import { EngineMeter } from './EngineMeter.ts';
 import { PrefixPersistence } from './PrefixPersistence.ts';
 import { type Choice, Request } from './Request.ts';
+import { runForward, type StepOutput } from './runForward.ts';
 import { StopFilter } from './StopFilter.ts';
 import { yieldToEventLoop } from './yieldToEventLoop.ts';
-
-/** A step's result: whole logits rows, or ids drawn on the device (argmax or forwardSample). */
-type StepOutput = { rows: Float32Array[]; ids?: undefined } | { ids: number[]; rows?: undefined };
 
 export interface EngineOptions {
   modelName: string;
@@ -205,16 +203,7 @@ export class Engine {
       const scheduleMs = onStep ? t0 - start : 0;
       try {
         if (plan.copies.length > 0) await this.backend.copyBlocks(plan.copies);
-        const batch = forwardBatchOf(plan);
-        // All greedy: argmax on the device. Else sampling on the device when no chunk needs
-        // logits (forwardSample), else whole logits to the host.
-        const greedy = this.backend.forwardGreedy && plan.chunks.every((c) => !c.sample || this.isGreedy(c.seqId));
-        const rows = greedy ? null : this.deviceSampleRows(plan);
-        out = greedy
-          ? { ids: await this.backend.forwardGreedy!(batch) }
-          : rows
-            ? { ids: await this.backend.forwardSample!(batch, rows) }
-            : { rows: await this.backend.forward(batch) };
+        out = await runForward(this.backend, plan, (seqId) => this.liveRequest(seqId));
       } catch (e) {
         // Abort first: the scheduler then expects no tokens for the failed step's chunks.
         this.failAll(e instanceof Error ? e : new Error(String(e)));
@@ -243,36 +232,10 @@ export class Engine {
     }
   }
 
-  /** Greedy without penalties or logprobs: the device's argmax is all the step needs. */
-  private isGreedy(seqId: string): boolean {
-    const p = this.scheduler.get(seqId)?.params.params;
-    return !p || (p.sampling.temperature === 0 && p.sampling.repetitionPenalty === 1 && p.topLogprobs === null);
-  }
-
-  /**
-   * The step's rows for forwardSample, one per chunk, when the device can draw every sampled
-   * chunk's token (no repetition penalty, no logprobs, no n > 1 fork at this step); null when
-   * the step must read logits. Draws each sampled choice's u from its Rng here: the one draw
-   * that `sample` would make on the host, so seeded output is the same either way.
-   */
-  private deviceSampleRows(plan: StepPlan): DeviceSampleRow[] | null {
-    if (!this.backend.forwardSample) return null;
-    const wanted: Array<{ i: number; request: Request; seqId: string }> = [];
-    for (const [i, chunk] of plan.chunks.entries()) {
-      if (!chunk.sample) continue;
-      const request = this.scheduler.get(chunk.seqId)?.params;
-      if (!request || !this.requests.has(request.id)) continue;
-      const p = request.params;
-      if (p.sampling.repetitionPenalty !== 1 || p.topLogprobs !== null || (!request.forked && p.n > 1)) return null;
-      wanted.push({ i, request, seqId: chunk.seqId });
-    }
-    const rows: DeviceSampleRow[] = plan.chunks.map(() => ({ temperature: 0, topK: 0, topP: 1, u: 0 }));
-    for (const { i, request, seqId } of wanted) {
-      const s = request.params.sampling;
-      const u = s.temperature === 0 ? 0 : request.choiceOf(seqId)!.rng.next();
-      rows[i] = { temperature: s.temperature, topK: s.topK, topP: s.topP, u };
-    }
-    return rows;
+  /** The request a live sequence belongs to, unless it was aborted or has finished. */
+  private liveRequest(seqId: string): Request | undefined {
+    const request = this.scheduler.get(seqId)?.params;
+    return request && this.requests.has(request.id) ? request : undefined;
   }
 
   /** Samples one token for each chunk that ends a sequence, forks n > 1 requests, streams text. */
@@ -281,8 +244,8 @@ export class Engine {
     plan.chunks.forEach((chunk, i) => {
       if (!chunk.sample) return;
       const seq = this.scheduler.get(chunk.seqId);
-      const request = seq?.params;
-      if (!seq || !request || !this.requests.has(request.id)) return;
+      const request = this.liveRequest(chunk.seqId);
+      if (!seq || !request) return;
       const targets = [seq];
       if (!request.forked && request.params.n > 1) {
         request.forked = true;
