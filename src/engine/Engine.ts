@@ -10,6 +10,7 @@ import type { Tokenizer } from '../tokenizer/Tokenizer.ts';
 import type { BlockCell, EngineStats, EventSink } from './events.ts';
 import type { ForwardBackend } from './ForwardBackend.ts';
 import { parseRequest } from './GenerationRequest.ts';
+import { DeviceRecovery } from './DeviceRecovery.ts';
 import { EngineMeter } from './EngineMeter.ts';
 import { PrefixPersistence } from './PrefixPersistence.ts';
 import { type Choice, Request } from './Request.ts';
@@ -30,6 +31,11 @@ export interface EngineOptions {
   onWarning?: (message: string) => void;
   /** Called once per step with its plan and host timings (benchmarks, profiling); no cost when absent. */
   onStep?: (s: StepTiming) => void;
+  /**
+   * Builds a new backend after the device was lost (loadEngine supplies it for WebGPU); the
+   * engine awaits it before its next request. Without it, a lost device stays lost.
+   */
+  rebuildBackend?: () => Promise<ForwardBackend>;
 }
 
 /** One engine step as `onStep` sees it; times in ms from performance.now(). */
@@ -61,26 +67,40 @@ export interface PinResult {
  * request's sink in one batch.
  */
 export class Engine {
-  readonly scheduler: Scheduler<Request>;
+  /** The backend and its KV bookkeeping; both are replaced when a lost device is rebuilt. */
+  private device: { backend: ForwardBackend; scheduler: Scheduler<Request> };
   private readonly requests = new Map<string, Request>();
   private readonly meter = new EngineMeter();
   private running: Promise<void> | null = null;
   private nextId = 0;
   private readonly persistence: PrefixPersistence | null;
+  private readonly recovery: DeviceRecovery;
 
   constructor(
-    readonly backend: ForwardBackend,
+    backend: ForwardBackend,
     readonly tokenizer: Tokenizer,
     private readonly opts: EngineOptions,
   ) {
-    this.scheduler = new Scheduler<Request>({
-      numBlocks: backend.numBlocks,
-      blockSize: backend.blockSize,
-      modelFingerprint: opts.fingerprint,
-      maxBatchTokens: opts.maxBatchTokens ?? 256,
-      maxModelLen: backend.config.maxPositions,
-    });
+    this.device = { backend, scheduler: this.newScheduler(backend) };
     this.persistence = opts.prefixStore ? new PrefixPersistence(this.scheduler.kv, backend, opts.prefixStore, opts) : null;
+    // A rebuilt device starts with an empty KV cache: the lost device's blocks must never be hit.
+    this.recovery = new DeviceRecovery(opts.rebuildBackend, opts.onWarning, (b) => {
+      this.device = { backend: b, scheduler: this.newScheduler(b) };
+      this.persistence?.rebind(this.scheduler.kv, b);
+    });
+  }
+
+  get backend(): ForwardBackend {
+    return this.device.backend;
+  }
+
+  get scheduler(): Scheduler<Request> {
+    return this.device.scheduler;
+  }
+
+  private newScheduler(backend: ForwardBackend): Scheduler<Request> {
+    const { numBlocks, blockSize } = backend;
+    return new Scheduler<Request>({ numBlocks, blockSize, modelFingerprint: this.opts.fingerprint, maxBatchTokens: this.opts.maxBatchTokens ?? 256, maxModelLen: backend.config.maxPositions });
   }
 
   modelName(): string {
@@ -102,7 +122,11 @@ export class Engine {
     const context = this.backend.config.maxPositions;
     const maxTokens = params.maxTokens ?? context - prompt.length;
     if (prompt.length + maxTokens > context || maxTokens < 1) throw new ContextLengthError(prompt.length, maxTokens, context);
+    await this.recovery.ready();
     await this.persistence?.restore(prompt, false);
+    // A device lost meanwhile: wait for its successor, then add with no await in between.
+    while (this.recovery.pending) await this.recovery.pending;
+    this.recovery.check();
     return this.start(params, prompt, maxTokens, sink);
   }
 
@@ -136,7 +160,10 @@ export class Engine {
     const prompt = this.encode(input, false, true);
     const context = this.backend.config.maxPositions;
     if (prompt.length >= context) throw new ContextLengthError(prompt.length, 1, context);
+    await this.recovery.ready();
     const restored = (await this.persistence?.restore(prompt, true)) ?? 0;
+    while (this.recovery.pending) await this.recovery.pending;
+    this.recovery.check();
     const prefix = this.scheduler.kv.prefix;
     const chain = prefix.newChain();
     prefix.extend(chain, prompt);
@@ -173,7 +200,7 @@ export class Engine {
 
   /** Resolves when no request is left. */
   async idle(): Promise<void> {
-    while (this.running) await this.running;
+    while (this.running || this.recovery.pending) await (this.running ?? this.recovery.pending);
   }
 
   private newChoice(request: Request, index: number, seqId: string, context: readonly number[]): Choice {
@@ -205,9 +232,11 @@ export class Engine {
         if (plan.copies.length > 0) await this.backend.copyBlocks(plan.copies);
         out = await runForward(this.backend, plan, (seqId) => this.liveRequest(seqId));
       } catch (e) {
+        const error = e instanceof Error ? e : new Error(String(e));
         // Abort first: the scheduler then expects no tokens for the failed step's chunks.
-        this.failAll(e instanceof Error ? e : new Error(String(e)));
+        this.failAll(error);
         this.scheduler.appendTokens([]);
+        if (this.recovery.handles(error)) this.recovery.begin(this.backend, error);
         return;
       }
       const forwardMs = performance.now() - t0;
@@ -308,6 +337,7 @@ export class Engine {
 
   stats(): EngineStats {
     const stats = this.meter.stats(this, this.opts.adapter ?? this.backend.name);
+    stats.deviceLosses = this.recovery.losses;
     if (this.persistence) stats.persistence = this.persistence.stats();
     return stats;
   }

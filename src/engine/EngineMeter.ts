@@ -59,6 +59,7 @@ export class EngineMeter {
         prefillTokensPerSecond: this.prefillMs > 0 ? (this.prefillTokens * 1000) / this.prefillMs : 0,
       },
       steps: this.steps,
+      deviceLosses: 0,
     };
   }
 }

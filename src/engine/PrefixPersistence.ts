@@ -25,11 +25,17 @@ export class PrefixPersistence {
   private restored = 0;
 
   constructor(
-    private readonly kv: KvCache,
-    private readonly backend: ForwardBackend,
+    private kv: KvCache,
+    private backend: ForwardBackend,
     readonly store: KvBlockStore,
     private readonly opts: PrefixPersistenceOptions,
   ) {}
+
+  /** Moves to a rebuilt device: its KV cache is empty, IndexedDB still holds what it held. */
+  rebind(kv: KvCache, backend: ForwardBackend): void {
+    this.kv = kv;
+    this.backend = backend;
+  }
 
   /** How many of these hashes IndexedDB holds. */
   countStored(hashes: readonly BlockHash[]): number {

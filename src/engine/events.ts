@@ -32,6 +32,8 @@ export interface EngineStats {
   requests: { running: number; waiting: number; finished: number; preemptions: number };
   tokens: { prompt: number; generated: number; decodeTokensPerSecond: number; prefillTokensPerSecond: number };
   steps: number;
+  /** GPU devices lost so far (each one rebuilt, unless a later request says it could not be). */
+  deviceLosses: number;
   /** Prefix blocks in IndexedDB; absent without a prefix store. */
   persistence?: { blocksWritten: number; blocksRestored: number; corrupt: number; warning: string | null };
 }

@@ -1,9 +1,10 @@
 import { CpuBackend } from '../cpu/CpuBackend.ts';
-import { InvalidParamsError } from '../errors.ts';
+import { DeviceLostError, InvalidParamsError } from '../errors.ts';
 import { type KvSizeOptions, planKvCache } from '../kv/KvPlan.ts';
 import type { LoadProgress } from '../model/loadModel.ts';
 import { loadModel } from '../model/loadModel.ts';
 import type { ModelSource } from '../model/ModelSource.ts';
+import type { ModelWeights } from '../model/weights.ts';
 import { Tokenizer } from '../tokenizer/Tokenizer.ts';
 import type { KvBlockStore } from '../storage/KvBlockStore.ts';
 import { Engine } from './Engine.ts';
@@ -36,11 +37,14 @@ export async function loadEngine(opts: LoadEngineOptions): Promise<Engine> {
   const { blockSize, numBlocks } = planKvCache(weights.config, opts.kv ?? {});
   let backend: ForwardBackend;
   let adapter = 'CPU (TypeScript reference)';
+  let rebuildBackend: (() => Promise<ForwardBackend>) | undefined;
   if (opts.backend === 'webgpu') {
     const { GpuBackend } = await import('../gpu/GpuBackend.ts');
-    const gpu = await GpuBackend.create(weights, { blockSize, numBlocks: opts.kv?.maxBlocks, memoryBudgetBytes: opts.kv?.memoryBudgetBytes, gpu: opts.gpu });
+    const gpuOpts = { blockSize, numBlocks: opts.kv?.maxBlocks, memoryBudgetBytes: opts.kv?.memoryBudgetBytes, gpu: opts.gpu };
+    const gpu = await GpuBackend.create(weights, gpuOpts);
     adapter = gpu.gpu.cpuAdapter ? 'WebGPU on a CPU adapter (SwiftShader)' : 'WebGPU';
     backend = gpu;
+    rebuildBackend = gpuRebuilder(opts.source, weights.fingerprint, (w) => GpuBackend.create(w, gpuOpts));
   } else {
     backend = new CpuBackend(weights, { blockSize, numBlocks });
   }
@@ -52,5 +56,19 @@ export async function loadEngine(opts: LoadEngineOptions): Promise<Engine> {
     prefixStore: opts.prefixStore,
     persistAfterHits: opts.persistAfterHits,
     onWarning: opts.onWarning,
+    rebuildBackend,
   });
+}
+
+/**
+ * After a lost device: the weights again from the same source (in a browser the
+ * IndexedDB-cached one, so no network), rather than a CPU copy of every weight kept alive for a
+ * rare event. A function of its own, so that its closure holds the source and not the weights.
+ */
+function gpuRebuilder(source: ModelSource, fingerprint: string, create: (w: ModelWeights) => Promise<ForwardBackend>): () => Promise<ForwardBackend> {
+  return async () => {
+    const { weights } = await loadModel(source);
+    if (weights.fingerprint !== fingerprint) throw new DeviceLostError(`${source.describe()} changed since it was loaded`);
+    return create(weights);
+  };
 }
