@@ -19,7 +19,7 @@
 // Bindings: 0 dims (uniform, dims.rows = rows), 1 logits (f32, [rows, VOCAB]; overwritten in
 //           place by the weights w of sampled rows), 2 params ([rows] of { temperature: f32,
 //           top_k: u32, top_p: f32, u: f32 }, 16 bytes each), 3 ids (u32, [rows]).
-// Workgroup: 64 invocations = 64 / ROW_LANES rows of ROW_LANES lanes each (as in argmax.wgsl:
+// Workgroup: 64 invocations = 64 / ROW_LANES rows of ROW_LANES lanes each (as in rmsnorm.wgsl:
 //            1 lane on CPU adapters, 64 on GPUs); dispatch ceil(rows / (64 / ROW_LANES))
 //            workgroups, folded into x and y. Max, sum and each bisection step: a strided scan
 //            per lane, then with ROW_LANES > 1 a tree reduction in workgroup memory. The pick:

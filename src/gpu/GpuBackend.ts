@@ -11,14 +11,14 @@
  * head, online softmax, GQA, reading K/V only through the block table, causal by position);
  * o_proj with the residual add fused (the matmul accumulates into the residual stream);
  * rmsnorm; one matmul for gate|up; silu*up; down with the residual fused. Then only the rows
- * whose logits are wanted are gathered, normed and multiplied by the LM head, and for greedy
- * steps argmax, for sampled steps the whole draw (temperature, top-k, top-p, one host-drawn
- * uniform per row; wgsl/sample.wgsl, the definition of src/sampling/sample.ts) runs on the
- * GPU, so that such a step reads back one u32 per sequence. The matmul is
+ * whose logits are wanted are gathered, normed and multiplied by the LM head, and the token
+ * is chosen on the GPU (wgsl/sample.wgsl, the definition of src/sampling/sample.ts: argmax at
+ * temperature 0, else temperature, top-k, top-p and one host-drawn uniform per row), so that
+ * such a step reads back one u32 per sequence. The matmul is
  * a barrier-free 4x4 register tile per invocation, the same kernel for prefill (M = tokens)
  * and decode (M = sequences), where it is a batched matrix-vector product that reads each
  * weight once. Workgroup memory and barriers appear only in the row reductions (rmsnorm,
- * argmax), and there only on real GPUs: on CPU adapters (SwiftShader), where a barrier costs
+ * sample), and there only on real GPUs: on CPU adapters (SwiftShader), where a barrier costs
  * tens of microseconds, those kernels run one invocation per row (the ROW_LANES override).
  * Everything is f32; no shader-f16. Each layer's K and V pools are one buffer each; a pool
  * larger than one storage binding is refused (explicit block count) or capped (budget).
@@ -133,17 +133,11 @@ export class GpuBackend implements ForwardBackend {
   }
 
   /**
-   * One greedy step: the argmax of each chunk's last logits, computed on the GPU, so only one
-   * id per chunk is read back. `batch.logits` is ignored (always the last token).
+   * One greedy step: the argmax of each chunk's last logits, computed on the GPU (the sample
+   * kernel at temperature 0), so only one id per chunk is read back.
    */
   forwardGreedy(batch: ForwardBatch): Promise<number[]> {
-    return this.serial(async () => {
-      const step = this.prepare(batch, 'last');
-      if (!step) return [];
-      const b = this.buffers!;
-      const data = await this.submit(step, 'argmax', b.ids, b.idsRead, step.logitRows.length * 4);
-      return Array.from(new Uint32Array(data));
-    });
+    return this.forwardSample(batch, batch.chunks.map(() => ({ temperature: 0, topK: 0, topP: 1, u: 0 })));
   }
 
   /**

@@ -28,7 +28,6 @@ export interface ForwardGroups {
   gatherLast: GPUBindGroup;
   finalNorm: GPUBindGroup;
   lmHead: GPUBindGroup;
-  argmax: GPUBindGroup;
   sample: GPUBindGroup;
 }
 
@@ -61,7 +60,6 @@ export function buildForwardGroups(device: GPUDevice, k: Kernels, w: GpuWeights,
     gatherLast: bind(k.gather, u.logitRows, b.x, b.logitRows, b.last),
     finalNorm: bind(k.rmsnorm, u.logitRows, b.last, w.finalNorm, b.xb),
     lmHead: bind(k.lmHead, u.logitRows, b.xb, w.lmHead, w.noBias, b.logits),
-    argmax: bind(k.argmax, u.logitRows, b.logits, b.ids),
     sample: bind(k.sample, u.logitRows, b.logits, b.sampleParams, b.ids),
   };
 }

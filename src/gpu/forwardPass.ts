@@ -8,14 +8,14 @@ export interface StepShape {
   logitRows: number;
 }
 
-/** What follows the LM head: nothing (logits are read), argmax, or sampling (ids are read). */
-export type ForwardTail = 'logits' | 'argmax' | 'sample';
+/** What follows the LM head: nothing (logits are read), or sampling, argmax included (ids are read). */
+export type ForwardTail = 'logits' | 'sample';
 
 /**
  * Records a whole forward pass, every layer, into one compute pass: embedding, per layer
  * [rmsnorm, qkv, rope, kv_write, paged attention, o_proj (+residual), rmsnorm, gate|up,
  * silu*up, down (+residual)], then the logit rows' final norm and LM head, and optionally
- * argmax or sampling (`tail`). WebGPU orders the dispatches of a pass, so each sees the previous one's writes.
+ * sampling (`tail`). WebGPU orders the dispatches of a pass, so each sees the previous one's writes.
  */
 export function encodeForward(
   pass: GPUComputePassEncoder,
@@ -57,6 +57,5 @@ export function encodeForward(
   run(k.gather, g.gatherLast, elems(logitRows * shape.hiddenSize));
   run(k.rmsnorm, g.finalNorm, perRow(logitRows));
   run(k.lmHead, g.lmHead, matmul(logitRows, shape.vocabSize));
-  if (tail === 'argmax') run(k.argmax, g.argmax, perRow(logitRows));
   if (tail === 'sample') run(k.sample, g.sample, perRow(logitRows));
 }

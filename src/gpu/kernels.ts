@@ -1,4 +1,3 @@
-import argmaxSrc from '../../wgsl/argmax.wgsl?raw';
 import copyBlocksSrc from '../../wgsl/copy_blocks.wgsl?raw';
 import gatherRowsSrc from '../../wgsl/gather_rows.wgsl?raw';
 import kvWriteSrc from '../../wgsl/kv_write.wgsl?raw';
@@ -20,7 +19,7 @@ export interface KernelShape {
   vocabSize: number;
   rmsNormEps: number;
   blockSize: number;
-  /** Invocations per row in the row reductions (rmsnorm, argmax, sample): 1 on CPU adapters, 64 on GPUs. */
+  /** Invocations per row in the row reductions (rmsnorm, sample): 1 on CPU adapters, 64 on GPUs. */
   rowLanes: number;
 }
 
@@ -45,7 +44,6 @@ export interface Kernels {
   kvWrite: GPUComputePipeline;
   attention: GPUComputePipeline;
   siluMul: GPUComputePipeline;
-  argmax: GPUComputePipeline;
   sample: GPUComputePipeline;
   copyBlocks: GPUComputePipeline;
 }
@@ -121,11 +119,6 @@ export function siluMulPipeline(device: GPUDevice, ffn: number): GPUComputePipel
   return pipeline(device, 'silu_mul', siluMulSrc, { FFN: ffn });
 }
 
-export function argmaxPipeline(device: GPUDevice, vocab: number, rowLanes: number): GPUComputePipeline {
-  checkLanes(rowLanes);
-  return pipeline(device, 'argmax', argmaxSrc, { VOCAB: vocab, ROW_LANES: rowLanes });
-}
-
 export function samplePipeline(device: GPUDevice, vocab: number, rowLanes: number): GPUComputePipeline {
   checkLanes(rowLanes);
   return pipeline(device, 'sample', sampleSrc, { VOCAB: vocab, ROW_LANES: rowLanes });
@@ -153,7 +146,6 @@ export function createKernels(device: GPUDevice, s: KernelShape, qkvBias: boolea
     kvWrite: kvWritePipeline(device, s),
     attention: attentionPipeline(device, s),
     siluMul: siluMulPipeline(device, f),
-    argmax: argmaxPipeline(device, s.vocabSize, s.rowLanes),
     sample: samplePipeline(device, s.vocabSize, s.rowLanes),
     copyBlocks: copyBlocksPipeline(device, s.numKvHeads * s.blockSize * s.headDim),
   };

@@ -3,9 +3,9 @@ import { matvec, rmsnorm } from '../../src/cpu/ops.ts';
 import { applyRope, ropeInvFreq } from '../../src/cpu/rope.ts';
 import { grid64 } from '../../src/gpu/grid.ts';
 import {
-  argmaxPipeline,
   attentionPipeline,
   copyBlocksPipeline,
+  samplePipeline,
   gatherPipeline,
   type KernelShape,
   kernelShape,
@@ -237,8 +237,8 @@ describe('silu_mul', () => {
   });
 });
 
-describe('argmax', () => {
-  it.each([1, 4, 64])('picks the largest logit per row, ties to the lowest index, NaN never (%i lanes per row)', async (lanes) => {
+describe('greedy rows of the sample kernel (temperature 0)', () => {
+  it.each([1, 4, 64])('pick the largest logit per row, ties to the lowest index, NaN never (%i lanes per row)', async (lanes) => {
     const vocab = 300;
     const rand = prng(4);
     const rows = [randomArray(rand, vocab), randomArray(rand, vocab), new Float32Array(vocab).fill(-Infinity), randomArray(rand, vocab)];
@@ -250,7 +250,8 @@ describe('argmax', () => {
     rows.forEach((r, i) => logits.set(r, i * vocab));
     const ids = empty(device, rows.length);
     const grid: [number, number] = [Math.ceil(rows.length / (64 / lanes)), 1];
-    await dispatch(device, argmaxPipeline(device, vocab, lanes), [rowsUniform(device, rows.length), upload(device, logits), ids], grid);
+    const greedy = new Float32Array(rows.length * 4).map((_, i) => (i % 4 === 2 ? 1 : 0)); // { temperature 0, top_k 0, top_p 1, u 0 }
+    await dispatch(device, samplePipeline(device, vocab, lanes), [rowsUniform(device, rows.length), upload(device, logits), upload(device, greedy), ids], grid);
     const got = Array.from(await readU32(device, ids, rows.length));
     expect(got).toEqual([argmax(rows[0]), 7, 0, 299]);
   });
