@@ -28,6 +28,38 @@ export interface ReplayResult {
   preemptions: number;
 }
 
+/** The counters both replays keep, step by step, and the result they make of them. */
+class ReplayMeter {
+  private stored = 0;
+  private allocated = 0;
+  private seqs = 0;
+  private peak = 0;
+  finished = 0;
+  generated = 0;
+  preemptions = 0;
+
+  /** One step: slots holding tokens, slots allocated to sequences, sequences held. */
+  step(stored: number, allocated: number, running: number): void {
+    this.stored += stored;
+    this.allocated += allocated;
+    this.seqs += running;
+    this.peak = Math.max(this.peak, running);
+  }
+
+  result(allocator: ReplayResult['allocator'], p: ReplayParams): ReplayResult {
+    return {
+      allocator,
+      utilization: this.stored / Math.max(1, this.allocated),
+      occupancy: this.allocated / (p.memoryTokens * p.steps),
+      seqsMean: this.seqs / p.steps,
+      seqsPeak: this.peak,
+      finished: this.finished,
+      generatedTokens: this.generated,
+      preemptions: this.preemptions,
+    };
+  }
+}
+
 /**
  * Folio's real Scheduler and KvCache (paged blocks, chunked prefill, preemption by recompute)
  * with a fake forward: each step's sampled chunks get a random token. Every request of the trace
@@ -44,37 +76,19 @@ export function replayPaged(trace: readonly TraceRequest[], p: ReplayParams): Re
   });
   for (const r of trace) s.add({ id: r.id, prompt: r.prompt, maxTokens: r.outputTokens, params: null });
   const rand = prng(7);
-  let stored = 0;
-  let allocated = 0;
-  let seqs = 0;
-  let peak = 0;
-  let finished = 0;
-  let generated = 0;
-  let preemptions = 0;
+  const m = new ReplayMeter();
   for (let step = 0; step < p.steps && s.hasWork; step++) {
     const plan = s.schedule();
-    preemptions += plan.preempted.length;
+    m.preemptions += plan.preempted.length;
     // Measured with the step's slots reserved and written, as the forward would see them.
     const st = s.stats();
-    stored += st.tokensStored;
-    allocated += st.blocksUsed * p.blockSize;
-    seqs += s.numRunning;
-    peak = Math.max(peak, s.numRunning);
+    m.step(st.tokensStored, st.blocksUsed * p.blockSize, s.numRunning);
     const out: SampledToken[] = [];
     for (const c of plan.chunks) if (c.sample) out.push({ seqId: c.seqId, token: 4 + Math.floor(rand() * 32000) });
-    generated += out.length;
-    finished += s.appendTokens(out).length;
+    m.generated += out.length;
+    m.finished += s.appendTokens(out).length;
   }
-  return {
-    allocator: 'paged',
-    utilization: stored / Math.max(1, allocated),
-    occupancy: allocated / (p.memoryTokens * p.steps),
-    seqsMean: seqs / p.steps,
-    seqsPeak: peak,
-    finished,
-    generatedTokens: generated,
-    preemptions,
-  };
+  return m.result('paged', p);
 }
 
 interface ContiguousSeq {
@@ -95,12 +109,7 @@ export function replayContiguous(trace: readonly TraceRequest[], p: ReplayParams
   const waiting: ContiguousSeq[] = trace.map((r) => ({ len: r.prompt.length, computed: 0, generated: 0, maxTokens: r.outputTokens }));
   let head = 0;
   let running: ContiguousSeq[] = [];
-  let stored = 0;
-  let allocated = 0;
-  let seqs = 0;
-  let peak = 0;
-  let finished = 0;
-  let generated = 0;
+  const m = new ReplayMeter();
   const run = (seq: ContiguousSeq, budget: number): number => {
     const count = Math.min(seq.len - seq.computed, budget);
     seq.computed += count;
@@ -121,28 +130,16 @@ export function replayContiguous(trace: readonly TraceRequest[], p: ReplayParams
       running.push(q);
       scheduled.push(q);
     }
-    for (const q of running) stored += q.computed;
-    allocated += running.length * p.contextTokens;
-    seqs += running.length;
-    peak = Math.max(peak, running.length);
+    m.step(running.reduce((n, q) => n + q.computed, 0), running.length * p.contextTokens, running.length);
     for (const q of scheduled) {
       if (q.computed < q.len) continue; // a prefill chunk that does not end the prompt
       q.generated++;
       q.len++;
-      generated++;
+      m.generated++;
     }
     const before = running.length;
     running = running.filter((q) => q.generated < q.maxTokens);
-    finished += before - running.length;
+    m.finished += before - running.length;
   }
-  return {
-    allocator: 'contiguous',
-    utilization: stored / Math.max(1, allocated),
-    occupancy: allocated / (p.memoryTokens * p.steps),
-    seqsMean: seqs / p.steps,
-    seqsPeak: peak,
-    finished,
-    generatedTokens: generated,
-    preemptions: 0,
-  };
+  return m.result('contiguous', p);
 }
