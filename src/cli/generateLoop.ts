@@ -22,7 +22,7 @@ export type BackendFactory = (weights: ModelWeights, opts: { blockSize: number; 
 export async function generateWith(model: LoadedModel, makeBackend: BackendFactory, req: GenerateRequest, onText?: (text: string) => void | Promise<void>): Promise<GenerateResult> {
   const params = samplingParams(req.sampling);
   const { weights, tokenizerJson, tokenizerConfig } = model;
-  const tokenizer = Tokenizer.fromJson(tokenizerJson, tokenizerConfig);
+  const tokenizer = Tokenizer.fromJson(tokenizerJson, tokenizerConfig, { modelVocabSize: weights.config.vocabSize });
   const promptIds = tokenizer.encode(req.prompt, { addBos: req.addBos });
   // A model needs at least one token to condition on.
   if (promptIds.length === 0) promptIds.push(tokenizer.bosId ?? 0);

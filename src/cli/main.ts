@@ -44,6 +44,12 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`folio: ${e.message}\n\n${USAGE}`);
       return 1;
     }
+    // A system error (file system, network) that escaped a command: its message says what and
+    // where; its stack says nothing to a user.
+    if (e instanceof Error && typeof (e as NodeJS.ErrnoException).syscall === 'string') {
+      process.stderr.write(`folio: ${e.name}: ${e.message}\n`);
+      return 2;
+    }
     throw e;
   }
 }

@@ -1,5 +1,5 @@
 import { CpuBackend } from '../cpu/CpuBackend.ts';
-import { DeviceLostError, InvalidParamsError } from '../errors.ts';
+import { DeviceLostError, TokenizerError } from '../errors.ts';
 import { type KvSizeOptions, planKvCache } from '../kv/KvPlan.ts';
 import type { LoadProgress } from '../model/loadModel.ts';
 import { loadModel } from '../model/loadModel.ts';
@@ -31,8 +31,9 @@ export interface LoadEngineOptions {
 /** Loads a model and builds an engine on the chosen backend. */
 export async function loadEngine(opts: LoadEngineOptions): Promise<Engine> {
   const { weights, tokenizerJson, tokenizerConfig } = await loadModel(opts.source, { onProgress: opts.onProgress });
-  if (!tokenizerJson) throw new InvalidParamsError('model', `${opts.source.describe()} has no tokenizer.json`);
-  const tokenizer = Tokenizer.fromJson(tokenizerJson, tokenizerConfig, { eosIds: weights.config.eosTokenIds });
+  // The same class as the CLI's for the same folder: a tokenizer problem, whichever way the model came.
+  if (!tokenizerJson) throw new TokenizerError(`${opts.source.describe()} has no tokenizer.json`);
+  const tokenizer = Tokenizer.fromJson(tokenizerJson, tokenizerConfig, { eosIds: weights.config.eosTokenIds, modelVocabSize: weights.config.vocabSize });
   // Planned here for both backends; WebGPU plans again within its adapter's buffer limits.
   const { blockSize, numBlocks } = planKvCache(weights.config, opts.kv ?? {});
   let backend: ForwardBackend;

@@ -1,4 +1,5 @@
 import { FolioError, InvalidParamsError, ModelFormatError, NetworkError } from '../errors.ts';
+import { isHtmlPage } from './htmlPage.ts';
 
 /** Where a model's files come from: a URL prefix, a Hugging Face repository, a local folder. */
 export interface ModelSource {
@@ -31,10 +32,31 @@ export function parseJsonFile(name: string, bytes: Uint8Array): unknown {
 }
 
 /**
+ * A file the model needs. A server that answers a missing file with its index.html (status 200)
+ * must not make that page look like a corrupt file: the content is checked, not only the status.
+ */
+export async function fetchRequired(source: ModelSource, name: string): Promise<Uint8Array> {
+  const bytes = await source.fetchFile(name);
+  if (isHtmlPage(bytes)) {
+    throw new ModelFormatError(
+      name,
+      `${source.describe()} answered with an HTML page, not this file: the file is missing and the server sends its index.html instead`,
+    );
+  }
+  return bytes;
+}
+
+/**
  * A file that may be absent (tokenizer files, the shard index): its bytes or null. A source
- * without `has` is asked for the file directly, and any Folio error reads as "absent".
+ * without `has` is asked for the file directly, and any Folio error reads as "absent"; an HTML
+ * page in its place (a single-page-app fallback) is absent too.
  */
 export async function fetchOptional(source: ModelSource, name: string): Promise<Uint8Array | null> {
+  const bytes = await fetchIfThere(source, name);
+  return bytes && !isHtmlPage(bytes) ? bytes : null;
+}
+
+async function fetchIfThere(source: ModelSource, name: string): Promise<Uint8Array | null> {
   if (source.has) return (await source.has(name)) ? source.fetchFile(name) : null;
   try {
     return await source.fetchFile(name);

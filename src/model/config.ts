@@ -1,13 +1,10 @@
 import { ConfigError } from '../errors.ts';
+import { Fields, isObject } from './configFields.ts';
+import { CONFIG_LIMITS as MAX } from './configLimits.ts';
+import { refuseUnsupported } from './configRefusals.ts';
+import { type Llama3RopeScaling, readRope } from './configRope.ts';
 
-/** llama3-style frequency scaling of RoPE (Llama 3.1 / 3.2). */
-export interface Llama3RopeScaling {
-  type: 'llama3';
-  factor: number;
-  lowFreqFactor: number;
-  highFreqFactor: number;
-  originalMaxPositions: number;
-}
+export type { Llama3RopeScaling } from './configRope.ts';
 
 /** The hyper-parameters of a Llama-family model, normalized from a Hugging Face config.json. */
 export interface ModelConfig {
@@ -30,88 +27,59 @@ export interface ModelConfig {
   eosTokenIds: number[];
 }
 
-type Json = Record<string, unknown>;
-
-function int(cfg: Json, file: string, field: string, fallback?: number): number {
-  const v = cfg[field] ?? fallback;
-  if (v === undefined) throw new ConfigError(file, 'required field is missing', field);
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
-    throw new ConfigError(file, `must be a positive integer, got ${JSON.stringify(v)}`, field);
-  }
-  return v;
-}
-
-function num(cfg: Json, file: string, field: string, fallback: number): number {
-  const v = cfg[field] ?? fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-    throw new ConfigError(file, `must be a positive number, got ${JSON.stringify(v)}`, field);
-  }
-  return v;
-}
-
 function tokenIds(v: unknown): number[] {
   if (typeof v === 'number') return [v];
   if (Array.isArray(v)) return v.filter((x): x is number => typeof x === 'number');
   return [];
 }
 
-function ropeScaling(cfg: Json, file: string): Llama3RopeScaling | null {
-  const rs = cfg.rope_scaling;
-  if (rs === undefined || rs === null) return null;
-  if (typeof rs !== 'object') throw new ConfigError(file, 'must be an object or null', 'rope_scaling');
-  const r = rs as Json;
-  const type = r.rope_type ?? r.type;
-  if (type === 'default') return null;
-  if (type !== 'llama3') {
-    throw new ConfigError(file, `rope type ${JSON.stringify(type)} is not supported (only llama3)`, 'rope_scaling');
-  }
-  return {
-    type: 'llama3',
-    factor: num(r, file, 'factor', NaN),
-    lowFreqFactor: num(r, file, 'low_freq_factor', 1),
-    highFreqFactor: num(r, file, 'high_freq_factor', 4),
-    originalMaxPositions: int(r, file, 'original_max_position_embeddings', 8192),
-  };
-}
-
 const SUPPORTED = new Set(['llama', 'qwen2', 'mistral']);
 
-/** Parses a config.json object; every defect is a ConfigError that names the field. */
+/**
+ * Parses a config.json object; every defect is a ConfigError that names the field. Every size
+ * is bounded before anything is allocated from it, and every key that changes the computation
+ * is honoured or refused (configKeys.ts lists them).
+ */
 export function parseConfig(raw: unknown, file = 'config.json'): ModelConfig {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new ConfigError(file, 'is not a JSON object');
-  }
-  const cfg = raw as Json;
-  const modelType = cfg.model_type;
-  if (typeof modelType !== 'string') throw new ConfigError(file, 'required field is missing', 'model_type');
-  if (!SUPPORTED.has(modelType)) {
-    throw new ConfigError(file, `model type ${JSON.stringify(modelType)} is not a Llama-family model`, 'model_type');
-  }
-  const hiddenSize = int(cfg, file, 'hidden_size');
-  const numHeads = int(cfg, file, 'num_attention_heads');
-  const numKvHeads = int(cfg, file, 'num_key_value_heads', numHeads);
+  if (!isObject(raw)) throw new ConfigError(file, 'is not a JSON object');
+  const f: Fields = new Fields(raw, file);
+  const modelType = raw.model_type;
+  if (typeof modelType !== 'string') f.fail('model_type', 'required field is missing');
+  if (!SUPPORTED.has(modelType)) f.fail('model_type', `model type ${JSON.stringify(modelType)} is not a Llama-family model`);
+  const hiddenSize = f.int('hidden_size', MAX.hidden_size);
+  const numHeads = f.int('num_attention_heads', MAX.num_attention_heads);
+  const numKvHeads = f.int('num_key_value_heads', MAX.num_attention_heads, numHeads);
   if (numHeads % numKvHeads !== 0) {
-    throw new ConfigError(file, `${numHeads} attention heads are not a multiple of ${numKvHeads} KV heads`, 'num_key_value_heads');
+    f.fail('num_key_value_heads', `${numHeads} attention heads are not a multiple of ${numKvHeads} KV heads`);
   }
-  const headDim = int(cfg, file, 'head_dim', hiddenSize / numHeads);
-  if (headDim % 2 !== 0) throw new ConfigError(file, `head dimension ${headDim} must be even for RoPE`, 'head_dim');
+  if (!f.has('head_dim') && hiddenSize % numHeads !== 0) {
+    f.fail('head_dim', `is missing, and hidden_size ${hiddenSize} is not a multiple of num_attention_heads ${numHeads}`);
+  }
+  // transformers 5 (and Qwen3, Gemma, Mistral Nemo) may set a head size other than hidden / heads.
+  const headDim = f.int('head_dim', MAX.head_dim, hiddenSize / numHeads);
+  if (headDim % 2 !== 0) f.fail('head_dim', `head dimension ${headDim} must be even for RoPE`);
+  const numLayers = f.int('num_hidden_layers', MAX.num_hidden_layers);
+  const maxPositions = f.int('max_position_embeddings', MAX.max_position_embeddings, 2048);
+  refuseUnsupported(f, { modelType, numLayers, maxPositions });
+  const rope = readRope(f);
   return {
     modelType,
     hiddenSize,
-    intermediateSize: int(cfg, file, 'intermediate_size'),
-    numLayers: int(cfg, file, 'num_hidden_layers'),
+    intermediateSize: f.int('intermediate_size', MAX.intermediate_size),
+    numLayers,
     numHeads,
     numKvHeads,
     headDim,
-    vocabSize: int(cfg, file, 'vocab_size'),
-    maxPositions: int(cfg, file, 'max_position_embeddings', 2048),
-    ropeTheta: num(cfg, file, 'rope_theta', 10000),
-    ropeScaling: ropeScaling(cfg, file),
-    rmsNormEps: num(cfg, file, 'rms_norm_eps', 1e-6),
-    tieWordEmbeddings: cfg.tie_word_embeddings === true,
-    qkvBias: modelType === 'qwen2' || cfg.attention_bias === true,
-    bosTokenId: typeof cfg.bos_token_id === 'number' ? cfg.bos_token_id : null,
-    eosTokenIds: tokenIds(cfg.eos_token_id),
+    vocabSize: f.int('vocab_size', MAX.vocab_size),
+    maxPositions,
+    ropeTheta: rope.theta,
+    ropeScaling: rope.scaling,
+    rmsNormEps: f.num('rms_norm_eps', 1e-6, 1),
+    tieWordEmbeddings: f.bool('tie_word_embeddings', false),
+    // Qwen2 has q/k/v biases in code, whatever the config says; Llama's attention_bias is refused above.
+    qkvBias: modelType === 'qwen2',
+    bosTokenId: typeof raw.bos_token_id === 'number' ? raw.bos_token_id : null,
+    eosTokenIds: tokenIds(raw.eos_token_id),
   };
 }
 

@@ -2,8 +2,10 @@ import { ModelFormatError } from '../errors.ts';
 import { expectedTensors, type ModelConfig, parseConfig } from './config.ts';
 import { widen } from './dtype.ts';
 import { fingerprint } from './fingerprint.ts';
-import { checkFileName, fetchOptional, type ModelSource, parseJsonFile } from './ModelSource.ts';
+import { checkFileName, fetchOptional, fetchRequired, type ModelSource, parseJsonFile } from './ModelSource.ts';
+import { elementIndex, firstNonFinite } from './nonFinite.ts';
 import { parseSafetensors, type SafetensorsFile } from './safetensors.ts';
+import { checkTokenizerFits } from './tokenizerFit.ts';
 import type { ModelWeights, Tensor } from './weights.ts';
 
 const SINGLE = 'model.safetensors';
@@ -33,16 +35,18 @@ type WeightMap = Map<string, string> | null;
 
 /**
  * Loads a Hugging Face Llama-family model: config.json, then model.safetensors or the shards
- * named by model.safetensors.index.json, checked against the config and widened to f32.
+ * named by model.safetensors.index.json, checked against the config and widened to f32;
+ * tokenizer.json is checked against the config's vocabulary, and every weight must be finite.
  */
 export async function loadModel(source: ModelSource, opts: LoadOptions = {}): Promise<LoadedModel> {
-  const configBytes = await source.fetchFile('config.json');
+  const configBytes = await fetchRequired(source, 'config.json');
   const config = parseConfig(parseJsonFile('config.json', configBytes));
   const [{ weightMap, files, raw }, tokenizerJson, tokenizerConfig] = await Promise.all([
     readTensorFiles(source, opts),
     optionalJson(source, 'tokenizer.json'),
     optionalJson(source, 'tokenizer_config.json'),
   ]);
+  checkTokenizerFits(tokenizerJson, config.vocabSize);
   const id = await fingerprint([{ name: 'config.json', bytes: configBytes }, ...raw]);
   const tensors = checkedTensors(config, weightMap, files);
   return { weights: { config, tensors, fingerprint: id }, tokenizerJson, tokenizerConfig };
@@ -70,7 +74,7 @@ async function readTensorFiles(source: ModelSource, opts: LoadOptions): Promise<
   let done = 0;
   const raw = await Promise.all(
     names.map(async (name) => {
-      const bytes = await source.fetchFile(name);
+      const bytes = await fetchRequired(source, name);
       opts.onProgress?.({ file: name, filesDone: ++done, filesTotal: names.length });
       return { name, bytes };
     }),
@@ -109,9 +113,16 @@ function checkedTensors(config: ModelConfig, weightMap: WeightMap, files: Map<st
         name,
       );
     }
-    out.set(name, widen(tensor));
+    out.set(name, finite(widen(tensor), file, name, shape));
   }
   return out;
+}
+
+/** A NaN or infinity in a weight poisons every output; refused, naming the tensor and element. */
+function finite(values: Float32Array, file: string, name: string, shape: readonly number[]): Float32Array {
+  const i = firstNonFinite(values);
+  if (i >= 0) throw new ModelFormatError(file, `holds ${values[i]} at element ${elementIndex(i, shape)}: every weight must be finite`, name);
+  return values;
 }
 
 function findTensor(name: string, weightMap: WeightMap, files: Map<string, SafetensorsFile>): { file: string; tensor: Tensor } {

@@ -22,6 +22,11 @@ export interface DecodeOptions {
 export interface TokenizerOptions {
   /** Extra end-of-sequence ids, e.g. generation_config.json's eos_token_id list. */
   eosIds?: readonly number[];
+  /**
+   * The model's vocab_size, where it is padded past the tokenizer: the model may generate those
+   * ids, and they decode to nothing, as Hugging Face's tokenizers skip ids they lack.
+   */
+  modelVocabSize?: number;
 }
 
 /**
@@ -34,6 +39,8 @@ export class Tokenizer {
   readonly bosId: number | null;
   readonly eosIds: readonly number[];
   readonly vocabSize: number;
+  /** Ids up to here (exclusive) may be decoded; those from vocabSize on are padding. */
+  private readonly decodableIds: number;
 
   private constructor(
     private readonly hf: PreTrainedTokenizer,
@@ -46,6 +53,7 @@ export class Tokenizer {
     this.eosIds = [...new Set([...(eos === null ? [] : [eos]), ...(options.eosIds ?? [])])];
     // added tokens are written into the model's vocab by id, so its length covers them
     this.vocabSize = hf.model.vocab.length;
+    this.decodableIds = Math.max(this.vocabSize, options.modelVocabSize ?? 0);
   }
 
   /** Builds a tokenizer from parsed tokenizer.json and tokenizer_config.json. */
@@ -85,9 +93,11 @@ export class Tokenizer {
     // transformers.js rejects an empty list
     if (ids.length === 0) return '';
     for (const id of ids) {
-      if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) throw new TokenizerError(`token id ${id} is outside the vocabulary of ${this.vocabSize}`);
+      if (!Number.isInteger(id) || id < 0 || id >= this.decodableIds) throw new TokenizerError(`token id ${id} is outside the vocabulary of ${this.decodableIds}`);
     }
-    return this.hf.decode([...ids], { skip_special_tokens: options.skipSpecial ?? false, clean_up_tokenization_spaces: false });
+    const known = ids.filter((id) => id < this.vocabSize);
+    if (known.length === 0) return '';
+    return this.hf.decode(known, { skip_special_tokens: options.skipSpecial ?? false, clean_up_tokenization_spaces: false });
   }
 
   /**
