@@ -1,11 +1,12 @@
 import { cpSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defineConfig, type Plugin } from 'vite';
+import { build, defineConfig, type Plugin } from 'vite';
 
 const ROOT = fileURLToPath(new URL('.', import.meta.url));
 
-// The script-tag build: one IIFE, `folio.js`, with the engine worker inlined (a blob URL), so a
+// The script-tag build: one IIFE, `folio.js`, with the engine worker inlined (as a string, run
+// from a blob URL), so a
 // page needs nothing but `<script src="folio.js"></script>` and a static server.
 // `npm run build:embed` writes it to examples/script-tag/, where it is committed.
 
@@ -30,6 +31,44 @@ function dropDefaultWorker(): Plugin {
   };
 }
 
+const ALIAS = { 'onnxruntime-web': resolve(ROOT, 'src/embed/onnxStub.ts') };
+
+/**
+ * `virtual:folio-engine-worker-source`: the engine worker bundled into one ES module, as a
+ * string. src/embed/engineWorker.ts makes the worker from it itself, rather than through Vite's
+ * `?worker&inline` wrapper, because a page that requires Trusted Types refuses a plain string
+ * as a worker URL: Folio passes it through its own policy, and names what to allow if refused.
+ */
+function workerSource(): Plugin {
+  const ID = 'virtual:folio-engine-worker-source';
+  return {
+    name: 'folio-engine-worker-source',
+    resolveId: (id) => (id === ID ? `\0${ID}` : null),
+    async load(id) {
+      if (id !== `\0${ID}`) return null;
+      const out = await build({
+        configFile: false,
+        logLevel: 'silent',
+        publicDir: false,
+        resolve: { alias: ALIAS },
+        build: {
+          write: false,
+          // A worker has no document to preload into (Vite's own worker builds turn it off too).
+          modulePreload: false,
+          target: 'es2022',
+          minify: true,
+          // Not lib mode, which leaves an ES module's whitespace unminified.
+          rolldownOptions: { input: resolve(ROOT, 'workers/engine.worker.ts'), output: { format: 'es', codeSplitting: false } },
+        },
+      });
+      const chunks = (Array.isArray(out) ? out : [out]).flatMap((o) => ('output' in o ? o.output : [])).filter((c) => c.type === 'chunk');
+      if (chunks.length !== 1) this.error(`the engine worker bundled into ${chunks.length} chunks, not one`);
+      for (const file of chunks[0].moduleIds) this.addWatchFile(file);
+      return `export default ${JSON.stringify(chunks[0].code)};`;
+    },
+  };
+}
+
 /** The example serves the default model beside folio.js: models/stories260K (1 MB, committed). */
 function copyDefaultModel(): Plugin {
   return {
@@ -44,14 +83,8 @@ function copyDefaultModel(): Plugin {
 
 export default defineConfig({
   publicDir: false,
-  plugins: [dropDefaultWorker(), copyDefaultModel()],
-  resolve: {
-    alias: { 'onnxruntime-web': resolve(ROOT, 'src/embed/onnxStub.ts') },
-  },
-  worker: {
-    format: 'es',
-    rolldownOptions: { output: { codeSplitting: false } },
-  },
+  plugins: [dropDefaultWorker(), workerSource(), copyDefaultModel()],
+  resolve: { alias: ALIAS },
   build: {
     target: 'es2022',
     outDir: resolve(ROOT, 'examples/script-tag'),

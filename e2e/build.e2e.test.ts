@@ -34,4 +34,23 @@ describe('built app on a static server', () => {
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     expect(s.errors).toEqual([]);
   });
+
+  it('errors keep their class, name and code in the minified build', async () => {
+    const { page } = s;
+    await page.waitForSelector('body[data-model-state=ready]', { timeout: 60_000 });
+    const r = await page.evaluate(async () => {
+      const engine = window.folioApp.engine!;
+      return engine.completions.create({ prompt: 'x', temperature: -1 }).then(
+        () => null,
+        (e: Error & { code: string; param: string }) => ({
+          name: e.name,
+          code: e.code,
+          param: e.param,
+          // The revived error's class is the app's own InvalidParamsError (minified name aside).
+          cls: (e.constructor as { errorName?: string }).errorName,
+        }),
+      );
+    });
+    expect(r).toEqual({ name: 'InvalidParamsError', code: 'INVALID_PARAMS', param: 'temperature', cls: 'InvalidParamsError' });
+  });
 });

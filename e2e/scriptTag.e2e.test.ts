@@ -1,39 +1,14 @@
 // examples/script-tag served as plain files by python3 -m http.server: no Vite, no build.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../src/browser/devServer.ts';
+import { servePython } from './pythonServer.ts';
 import { openPage, type PageSession } from './session.ts';
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((ok) => srv.listen(0, '127.0.0.1', ok));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((ok) => srv.close(ok));
-  return port;
-}
-
-async function serve(dir: string): Promise<{ url: string; proc: ChildProcess }> {
-  const port = await freePort();
-  const proc = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1'], { cwd: dir, stdio: 'ignore' });
-  const url = `http://127.0.0.1:${port}/`;
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(url)).ok) return { url, proc };
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  proc.kill();
-  throw new Error(`python3 -m http.server did not start on ${url}`);
-}
 
 describe('script tag: examples/script-tag on a plain static server', () => {
   let s: PageSession;
   beforeAll(async () => {
-    const { url, proc } = await serve(resolve(ROOT, 'examples/script-tag'));
+    const { url, proc } = await servePython(resolve(ROOT, 'examples/script-tag'));
     s = await openPage(url, async () => proc.kill());
   });
   afterAll(async () => s?.close());

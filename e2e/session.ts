@@ -12,9 +12,10 @@ export interface PageSession {
 /**
  * One headless Chromium page at `url`, collecting page errors. `userDataDir` keeps the profile
  * (IndexedDB) on disk across launches; without it the profile is fresh and removed at close.
+ * `webgpu: false` launches a Chromium without WebGPU; `args` are more Chromium flags.
  */
-export async function openPage(url: string, onClose: () => Promise<unknown> = async () => {}, opts: { userDataDir?: string } = {}): Promise<PageSession> {
-  const chromium: Chromium = await launchChromium({ userDataDir: opts.userDataDir });
+export async function openPage(url: string, onClose: () => Promise<unknown> = async () => {}, opts: { userDataDir?: string; webgpu?: boolean; args?: string[] } = {}): Promise<PageSession> {
+  const chromium: Chromium = await launchChromium({ userDataDir: opts.userDataDir, webgpu: opts.webgpu, args: opts.args });
   const page = await chromium.context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));

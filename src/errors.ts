@@ -13,19 +13,29 @@ export type FolioErrorCode =
   | 'WEBGPU_UNAVAILABLE'
   | 'DEVICE_LOST'
   | 'STORAGE'
-  | 'NETWORK';
+  | 'NETWORK'
+  | 'ENGINE_CLOSED'
+  | 'CSP_BLOCKED'
+  | 'COMPUTE';
 
+/**
+ * Every class below declares `static readonly errorName`, spelled as the class: minifiers rename
+ * classes (`new.target.name` is "C" in folio.js), and the name is how an error finds its class
+ * again after crossing the worker (src/api/errorTransfer.ts). A test checks each class has one.
+ */
 export class FolioError extends Error {
+  static readonly errorName: string = 'FolioError';
   readonly code: FolioErrorCode;
   constructor(code: FolioErrorCode, message: string) {
     super(message);
     this.code = code;
-    this.name = new.target.name;
+    this.name = Object.hasOwn(new.target, 'errorName') ? (new.target as typeof FolioError).errorName : new.target.name;
   }
 }
 
 /** A weights file that cannot be read: names the file and, where known, the tensor. */
 export class ModelFormatError extends FolioError {
+  static override readonly errorName = 'ModelFormatError';
   readonly file: string;
   readonly tensor: string | undefined;
   constructor(file: string, message: string, tensor?: string) {
@@ -37,6 +47,7 @@ export class ModelFormatError extends FolioError {
 
 /** A config.json that is missing a field or holds a value Folio cannot run. */
 export class ConfigError extends FolioError {
+  static override readonly errorName = 'ConfigError';
   readonly file: string;
   readonly field: string | undefined;
   constructor(file: string, message: string, field?: string) {
@@ -47,6 +58,7 @@ export class ConfigError extends FolioError {
 }
 
 export class TokenizerError extends FolioError {
+  static override readonly errorName = 'TokenizerError';
   constructor(message: string) {
     super('TOKENIZER', message);
   }
@@ -54,6 +66,7 @@ export class TokenizerError extends FolioError {
 
 /** A request parameter out of range or of the wrong type; raised before anything is allocated. */
 export class InvalidParamsError extends FolioError {
+  static override readonly errorName = 'InvalidParamsError';
   readonly param: string;
   constructor(param: string, message: string) {
     super('INVALID_PARAMS', `${param}: ${message}`);
@@ -62,47 +75,76 @@ export class InvalidParamsError extends FolioError {
 }
 
 export class ContextLengthError extends FolioError {
+  static override readonly errorName = 'ContextLengthError';
   constructor(readonly promptTokens: number, readonly maxTokens: number, readonly contextLength: number) {
+    // maxTokens 0: none were asked for, and the prompt alone leaves no room for one.
     super(
       'CONTEXT_LENGTH',
-      `the prompt has ${promptTokens} tokens and ${maxTokens} more were asked for, but the model's context holds ${contextLength}`,
+      maxTokens > 0
+        ? `the prompt has ${promptTokens} tokens and ${maxTokens} more were asked for, but the model's context holds ${contextLength}`
+        : `the prompt has ${promptTokens} tokens, which leaves no room to generate any in the model's context of ${contextLength}; shorten the prompt`,
     );
   }
 }
 
 export class KvCacheFullError extends FolioError {
+  static override readonly errorName = 'KvCacheFullError';
   constructor(message: string) {
     super('KV_CACHE_FULL', message);
   }
 }
 
 export class AbortError extends FolioError {
+  static override readonly errorName = 'AbortError';
   constructor(message = 'the request was aborted') {
     super('ABORTED', message);
   }
 }
 
 export class WebGpuUnavailableError extends FolioError {
+  static override readonly errorName = 'WebGpuUnavailableError';
   constructor(message: string) {
     super('WEBGPU_UNAVAILABLE', message);
   }
 }
 
 export class DeviceLostError extends FolioError {
+  static override readonly errorName = 'DeviceLostError';
   constructor(message: string) {
     super('DEVICE_LOST', message);
   }
 }
 
 export class StorageError extends FolioError {
+  static override readonly errorName = 'StorageError';
   constructor(message: string) {
     super('STORAGE', message);
   }
 }
 
 export class NetworkError extends FolioError {
+  static override readonly errorName = 'NetworkError';
   constructor(readonly url: string, message: string) {
     super('NETWORK', `${url}: ${message}`);
+  }
+}
+
+/**
+ * The engine is gone: disposed, or its worker stopped (terminated, crashed). Every request,
+ * stream and call pending then settles with it, and so does every call after.
+ */
+export class EngineClosedError extends FolioError {
+  static override readonly errorName = 'EngineClosedError';
+  constructor(readonly reason: 'disposed' | 'worker-stopped', message: string) {
+    super('ENGINE_CLOSED', message);
+  }
+}
+
+/** The page's Content Security Policy blocked something Folio needs; `directive` names what to change. */
+export class ContentSecurityPolicyError extends FolioError {
+  static override readonly errorName = 'ContentSecurityPolicyError';
+  constructor(readonly directive: string, message: string) {
+    super('CSP_BLOCKED', message);
   }
 }
 
@@ -110,4 +152,17 @@ export class NetworkError extends FolioError {
 export function mib(bytes: number): string {
   const m = bytes / 2 ** 20;
   return m < 10 ? String(Number(m.toPrecision(2))) : Math.round(m).toString();
+}
+
+/**
+ * A step of the model could not be computed for a request, which ends with this error while
+ * the engine serves the others and later ones. `reason` 'non-finite': the forward produced NaN
+ * or Inf logits for it (weights or activations beyond f32's range); 'internal': an invariant
+ * of Folio broke or an unexpected exception escaped the step (a bug; the message says what).
+ */
+export class ComputeError extends FolioError {
+  static override readonly errorName = 'ComputeError';
+  constructor(readonly reason: 'non-finite' | 'internal', message: string) {
+    super('COMPUTE', message);
+  }
 }

@@ -4,7 +4,9 @@
 import * as Comlink from 'comlink';
 import { installErrorTransfer } from '../src/api/errorTransfer.ts';
 import type { Engine } from '../src/engine/Engine.ts';
-import type { EngineEvent, EventSink } from '../src/engine/events.ts';
+import { packEvents } from '../src/api/eventTransfer.ts';
+import { holdLock } from '../src/api/workerLock.ts';
+import type { EngineEvent, WireSink } from '../src/engine/events.ts';
 import { loadEngine } from '../src/engine/loadEngine.ts';
 import type { LoadedInfo, LoadEvent, WorkerApi, WorkerLoadOptions } from '../src/engine/WorkerApi.ts';
 import { FolioError } from '../src/errors.ts';
@@ -17,6 +19,8 @@ import { KvBlockStore } from '../src/storage/KvBlockStore.ts';
 
 installErrorTransfer();
 let engine: Engine | null = null;
+/** Each live request's way to drop its event port, by request id (for abort). */
+const sinks = new Map<string, () => void>();
 
 /** One IndexedDB database per cache (idb-keyval opens one object store per database). */
 const WEIGHTS_DB = 'folio-weights';
@@ -40,6 +44,7 @@ function ready(): Engine {
 }
 
 const api: WorkerApi = {
+  holdLock,
   async load(opts: WorkerLoadOptions, onProgress?: (p: LoadEvent) => void): Promise<LoadedInfo> {
     const report = onProgress && ((p: LoadEvent) => void onProgress(p));
     const cacheOpts = opts.cache === false ? null : (opts.cache ?? {});
@@ -88,15 +93,33 @@ const api: WorkerApi = {
     };
   },
 
-  generate(params: unknown, sink: EventSink): Promise<string> {
-    const remote = sink as EventSink & Partial<Comlink.ProxyMarked> & { [Comlink.releaseProxy]?: () => void };
-    return ready().generate(params, (events: EngineEvent[]) => {
-      void remote(events);
-      // The request is over: drop its message port.
-      if (events.some((e) => e.type === 'done' || e.type === 'error')) remote[Comlink.releaseProxy]?.();
-    });
+  async generate(params: unknown, sink: WireSink): Promise<string> {
+    const remote = sink as WireSink & { [Comlink.releaseProxy]?: () => void };
+    let ended = false;
+    let id: string | undefined;
+    // The request is over: drop its message port.
+    const end = () => {
+      if (!ended) remote[Comlink.releaseProxy]?.();
+      ended = true;
+      if (id !== undefined) sinks.delete(id);
+    };
+    try {
+      id = await ready().generate(params, (events: EngineEvent[]) => {
+        // Errors travel as data: structured clone would drop their class, name and code.
+        void remote(packEvents(events));
+        if (events.some((e) => e.type === 'done' || e.type === 'error')) end();
+      });
+      if (!ended) sinks.set(id, end);
+      return id;
+    } catch (e) {
+      end();
+      throw e;
+    }
   },
-  abort: (id) => engine?.abort(id),
+  abort(id) {
+    engine?.abort(id);
+    sinks.get(id)?.();
+  },
   stats: () => ready().stats(),
   blockMap: () => ready().blockMap(),
   modelName: () => ready().modelName(),

@@ -1,4 +1,6 @@
 import type { EngineHandle } from '../engine/events.ts';
+import { AbortError } from '../errors.ts';
+import { abortable } from './abortable.ts';
 import { EventStream } from './EventStream.ts';
 import type {
   ChatCompletion, ChatCompletionChunk, ChatCompletionCreateParams, Completion, CompletionChunk,
@@ -15,10 +17,15 @@ interface Choice {
 }
 
 async function start(engine: EngineHandle, params: object, opts?: RequestOptions): Promise<EventStream> {
-  const stream = new EventStream(opts?.signal);
-  if (opts?.signal?.aborted) opts.signal.throwIfAborted();
-  const requestId = await engine.generate(params, stream.push);
-  stream.onCancel = () => void engine.abort(requestId);
+  const signal = opts?.signal;
+  // Folio's AbortError, not the signal's DOMException: one class for every abort.
+  if (signal?.aborted) throw new AbortError();
+  const stream = new EventStream(signal);
+  const started = Promise.resolve(engine.generate(params, stream.push));
+  // Wired before the await: an abort while the engine admits the request must still free its
+  // blocks, as soon as its id is known.
+  stream.onCancel = () => void started.then((id) => engine.abort(id), () => {});
+  await abortable(started, signal);
   return stream;
 }
 

@@ -1,8 +1,10 @@
 import type { PinResult } from '../engine/Engine.ts';
 import type { BlockCell, CacheHandle, EngineHandle, EngineStats } from '../engine/events.ts';
-import { FolioError } from '../errors.ts';
+import { EngineClosedError, FolioError } from '../errors.ts';
 import type { ChatMessage } from './openai.ts';
 import { ChatCompletions, TextCompletions } from './Completions.ts';
+import { guardHandle } from './guardHandle.ts';
+import { Lifetime } from './Lifetime.ts';
 
 /**
  * What a page holds: OpenAI's `chat.completions.create` and `completions.create`, plus
@@ -15,10 +17,18 @@ export class FolioEngine {
   /** What IndexedDB holds: `list()`, `delete(model)`, `clear()` (weights and prefix-KV blocks). */
   readonly cache: CacheHandle;
 
+  private readonly handle: EngineHandle;
+
+  /**
+   * `life` ends when the engine goes away (dispose here; a stopped worker in createEngine):
+   * everything pending then settles with its typed error.
+   */
   constructor(
-    private readonly handle: EngineHandle,
+    handle: EngineHandle,
     private readonly onDispose: () => void = () => {},
+    private readonly life: Lifetime = new Lifetime(),
   ) {
+    this.handle = handle = guardHandle(handle, life);
     this.chat = { completions: new ChatCompletions(handle) };
     this.completions = new TextCompletions(handle);
     const none = async (): Promise<never> => {
@@ -52,8 +62,13 @@ export class FolioEngine {
     return this.handle.blockMap();
   }
 
-  /** Stops the worker and frees the GPU. */
+  /**
+   * Stops the worker and frees the GPU. Streams and calls still pending reject with
+   * EngineClosedError, and so does every call after.
+   */
   dispose(): void {
+    if (this.life.ended) return;
+    this.life.end(new EngineClosedError('disposed', 'the engine was disposed'));
     this.onDispose();
   }
 }

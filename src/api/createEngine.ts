@@ -2,8 +2,14 @@ import * as Comlink from 'comlink';
 import type { EngineHandle } from '../engine/events.ts';
 import type { KvOptions } from '../engine/loadEngine.ts';
 import type { BackendChoice, CacheOptions, LoadedInfo, LoadEvent, WorkerApi } from '../engine/WorkerApi.ts';
+import { EngineClosedError } from '../errors.ts';
+import { unpackEvents } from './eventTransfer.ts';
 import { installErrorTransfer } from './errorTransfer.ts';
 import { FolioEngine } from './FolioEngine.ts';
+import { Lifetime } from './Lifetime.ts';
+import { trustedTypesRefusal } from './trustedTypesRefusal.ts';
+import { whenLockFreed } from './workerLock.ts';
+import { watchWorkerStart } from './workerStartWatch.ts';
 
 export interface CreateEngineOptions {
   /** A model folder's URL in the Hugging Face layout (relative URLs resolve against the page). */
@@ -22,27 +28,52 @@ export interface CreateEngineOptions {
 
 /** A FolioEngine whose engine runs in a Web Worker, reached through Comlink. */
 export class WorkerFolioEngine extends FolioEngine {
-  constructor(handle: EngineHandle, dispose: () => void, readonly info: LoadedInfo) {
-    super(handle, dispose);
+  constructor(handle: EngineHandle, dispose: () => void, readonly info: LoadedInfo, life: Lifetime) {
+    super(handle, dispose, life);
   }
 }
 
-/** Starts the engine worker and loads a model into it. */
+/** The bundled worker (Vite emits it as a file: the page's CSP needs `worker-src 'self'`). */
+function defaultWorker(): Worker {
+  try {
+    return new Worker(new URL('../../workers/engine.worker.ts', import.meta.url), { type: 'module', name: 'folio-engine' });
+  } catch (e) {
+    // A Vite-rewritten URL cannot pass through a policy here: the page makes the worker itself.
+    throw trustedTypesRefusal(e, 'create the worker through your Trusted Types policy and pass it to createEngine as `worker`') ?? e;
+  }
+}
+
+/**
+ * Starts the engine worker and loads a model into it. Rejects with a typed error when the
+ * worker cannot start (ContentSecurityPolicyError under a CSP that blocks it) or stops.
+ */
 export async function createEngine(opts: CreateEngineOptions): Promise<WorkerFolioEngine> {
   installErrorTransfer();
-  const worker = opts.worker ?? new Worker(new URL('../../workers/engine.worker.ts', import.meta.url), { type: 'module', name: 'folio-engine' });
+  const worker = opts.worker ?? defaultWorker();
+  const life = new Lifetime();
+  const stopWatching = watchWorkerStart(worker, (e) => life.end(e));
   const remote = Comlink.wrap<WorkerApi>(worker);
+  const lockWatch = new AbortController();
   const dispose = () => {
+    stopWatching();
+    lockWatch.abort();
     remote[Comlink.releaseProxy]();
     worker.terminate();
   };
   try {
-    const info = await remote.load(
-      { modelUrl: new URL(opts.model, globalThis.location?.href).href, backend: opts.backend ?? 'auto', kv: opts.kv, maxBatchTokens: opts.maxBatchTokens, cache: opts.cache },
-      opts.onProgress ? Comlink.proxy(opts.onProgress) : undefined,
+    const lock = `folio-engine-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+    if (await life.guard(() => remote.holdLock(lock))) {
+      whenLockFreed(lock, () => life.end(new EngineClosedError('worker-stopped', 'the engine worker stopped (terminated or crashed)')), lockWatch.signal);
+    }
+    const info = await life.guard(() =>
+      remote.load(
+        { modelUrl: new URL(opts.model, globalThis.location?.href).href, backend: opts.backend ?? 'auto', kv: opts.kv, maxBatchTokens: opts.maxBatchTokens, cache: opts.cache },
+        opts.onProgress ? Comlink.proxy(opts.onProgress) : undefined,
+      ),
     );
+    stopWatching();
     const handle: EngineHandle = {
-      generate: (params, sink) => remote.generate(params, Comlink.proxy(sink)),
+      generate: (params, sink) => remote.generate(params, Comlink.proxy((events) => sink(unpackEvents(events)))),
       abort: (id) => remote.abort(id),
       stats: () => remote.stats(),
       blockMap: () => remote.blockMap(),
@@ -55,8 +86,9 @@ export async function createEngine(opts: CreateEngineOptions): Promise<WorkerFol
         clear: () => remote.cacheClear(),
       },
     };
-    return new WorkerFolioEngine(handle, dispose, info);
+    return new WorkerFolioEngine(handle, dispose, info, life);
   } catch (e) {
+    life.end(new EngineClosedError('disposed', 'the engine failed to load'));
     dispose();
     throw e;
   }

@@ -1,24 +1,39 @@
 import * as Comlink from 'comlink';
 import * as errors from '../errors.ts';
 
-interface SerializedError {
+/** An error as it crosses the worker: plain data, since structured clone drops a class and its fields. */
+export interface SerializedError {
   name: string;
   message: string;
-  code?: string;
   fields: Record<string, unknown>;
   stack?: string;
 }
 
-type ErrorClass = new (...args: never[]) => errors.FolioError;
-const CLASSES: Record<string, ErrorClass> = Object.fromEntries(
-  Object.entries(errors).filter(([, v]) => typeof v === 'function' && (v === errors.FolioError || v.prototype instanceof errors.FolioError)),
-) as Record<string, ErrorClass>;
+export type ErrorClass = (new (...args: never[]) => errors.FolioError) & { errorName: string };
 
-/** Rebuilds a FolioError of the right class without calling its constructor (whose message is derived). */
+/** Every error class src/errors.ts exports, by export name. */
+export function errorClasses(): [string, ErrorClass][] {
+  return (Object.entries(errors) as [string, unknown][]).filter(
+    (e): e is [string, ErrorClass] => typeof e[1] === 'function' && (e[1] === errors.FolioError || e[1].prototype instanceof errors.FolioError),
+  );
+}
+
+/** Folio's classes by their explicit name (never by `constructor.name`, which minifiers change). */
+const CLASSES = new Map<string, ErrorClass>(errorClasses().map(([, cls]) => [cls.errorName, cls]));
+
+/** The built-in errors a caller may test with instanceof (a TypeError from bad input, say). */
+const BUILTINS: Record<string, ErrorConstructor> = { Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError };
+
+/** Rebuilds an error of the right class without calling its constructor (whose message is derived). */
 function revive(s: SerializedError): Error {
-  const cls = CLASSES[s.name];
-  const e: Error = cls ? (Object.create(cls.prototype) as Error) : new Error();
-  Object.assign(e, s.fields);
+  const cls = CLASSES.get(s.name);
+  let e: Error;
+  if (cls) e = Object.create(cls.prototype) as Error;
+  else if (Object.hasOwn(BUILTINS, s.name)) e = new BUILTINS[s.name]();
+  else if (typeof DOMException === 'function' && s.fields.isDomException === true) e = new DOMException(s.message, s.name);
+  else e = new Error();
+  const { isDomException: _, ...fields } = s.fields;
+  if (!(e instanceof DOMException)) Object.assign(e, fields);
   Object.defineProperty(e, 'message', { value: s.message, writable: true, configurable: true });
   Object.defineProperty(e, 'name', { value: s.name, writable: true, configurable: true });
   if (s.stack) Object.defineProperty(e, 'stack', { value: s.stack, writable: true, configurable: true });
@@ -28,13 +43,19 @@ function revive(s: SerializedError): Error {
 function serialize(e: Error): SerializedError {
   const fields: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(e)) if (v === null || ['string', 'number', 'boolean', 'undefined'].includes(typeof v)) fields[k] = v;
+  if (typeof DOMException === 'function' && e instanceof DOMException) fields.isDomException = true;
   return { name: e.name, message: e.message, fields, stack: e.stack };
+}
+
+/** Anything thrown, as an Error to serialize (a thrown string becomes an Error's message). */
+export function asError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new Error(String(thrown));
 }
 
 /**
  * Comlink's default 'throw' handler turns every error into a plain Error; this one keeps
- * Folio's typed errors (class, code, fields, message) across the worker boundary, so a page
- * can `catch (e) { if (e instanceof KvCacheFullError) ... }`. Call on both sides.
+ * Folio's typed errors (class, name, code, fields, message) across the worker boundary, so a
+ * page can `catch (e) { if (e instanceof KvCacheFullError) ... }`. Call on both sides.
  */
 export function installErrorTransfer(): void {
   const original = Comlink.transferHandlers.get('throw')!;

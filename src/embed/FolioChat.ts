@@ -1,4 +1,5 @@
 import type { ChatMessage, CreateEngineOptions, WorkerFolioEngine } from '../api/index.ts';
+import { adoptStyle } from './adoptStyle.ts';
 
 type Create = (opts: CreateEngineOptions) => Promise<WorkerFolioEngine>;
 
@@ -14,6 +15,14 @@ button:disabled { opacity: .5; cursor: default; }
 .status { font-size: 12px; color: #6b7280; margin: 6px 0 0; }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
 `;
+
+/** An element with attributes and children. */
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  node.append(...children);
+  return node;
+}
 
 /** One engine per model URL and backend, shared by every <folio-chat> on the page. */
 const engines = new Map<string, Promise<WorkerFolioEngine>>();
@@ -37,17 +46,16 @@ export class FolioChat extends HTMLElement {
   connectedCallback(): void {
     if (this.shadowRoot) return;
     const root = this.attachShadow({ mode: 'open' });
-    root.innerHTML = `<style>${STYLE}</style>
-      <div class="log" role="log" aria-live="polite" part="log"></div>
-      <form part="form"><label class="sr" for="p">Prompt</label><textarea id="p" rows="2" placeholder="Once upon a time…"></textarea>
-      <button type="submit" disabled>Send</button><button type="button" class="stop" disabled>Stop</button></form>
-      <p class="status" role="status"></p>`;
-    this.log = root.querySelector('.log')!;
-    this.input = root.querySelector('textarea')!;
-    this.send = root.querySelector('button[type=submit]')!;
-    this.stop = root.querySelector('button.stop')!;
-    this.status = root.querySelector('.status')!;
-    root.querySelector('form')!.addEventListener('submit', (e) => {
+    adoptStyle(root, STYLE);
+    // Built node by node, not by innerHTML: a page that requires Trusted Types refuses the latter.
+    this.log = el('div', { class: 'log', role: 'log', 'aria-live': 'polite', part: 'log' });
+    this.input = el('textarea', { id: 'p', rows: '2', placeholder: 'Once upon a time…' });
+    this.send = el('button', { type: 'submit', disabled: '' }, 'Send');
+    this.stop = el('button', { type: 'button', class: 'stop', disabled: '' }, 'Stop');
+    this.status = el('p', { class: 'status', role: 'status' });
+    const form = el('form', { part: 'form' }, el('label', { class: 'sr', for: 'p' }, 'Prompt'), this.input, this.send, this.stop);
+    root.append(this.log, form, this.status);
+    form.addEventListener('submit', (e) => {
       e.preventDefault();
       void this.run();
     });

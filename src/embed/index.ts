@@ -4,16 +4,16 @@
  * worker is inlined in the script (a blob URL), so a page needs no bundler and its server no
  * configuration.
  */
-import EngineWorker from '../../workers/engine.worker.ts?worker&inline';
 import { createEngine as createWorkerEngine, type CreateEngineOptions, type WorkerFolioEngine } from '../api/index.ts';
+import { createEngineWorker } from './engineWorker.ts';
 import { defineFolioChat } from './FolioChat.ts';
 
 export * from '../errors.ts';
 export { FolioChat } from './FolioChat.ts';
 
 /** Like the module API's createEngine, with the inlined worker unless `worker` is given. */
-export function createEngine(opts: CreateEngineOptions): Promise<WorkerFolioEngine> {
-  return createWorkerEngine({ ...opts, worker: opts.worker ?? new EngineWorker({ name: 'folio-engine' }) });
+export async function createEngine(opts: CreateEngineOptions): Promise<WorkerFolioEngine> {
+  return createWorkerEngine({ ...opts, worker: opts.worker ?? createEngineWorker() });
 }
 
 defineFolioChat(createEngine);

@@ -1,5 +1,5 @@
-// Vite's `?worker&inline` import: a Worker constructor whose script is inlined as a blob URL.
-declare module '*?worker&inline' {
-  const WorkerConstructor: new (options?: { name?: string }) => Worker;
-  export default WorkerConstructor;
+// The engine worker's bundled source, as one string (a plugin in vite.embed.config.ts builds it).
+declare module 'virtual:folio-engine-worker-source' {
+  const source: string;
+  export default source;
 }

@@ -20,14 +20,36 @@ const KNOWN = new Set([
   'seed', 'stop', 'logprobs', 'top_logprobs', 'stream', 'stream_options', 'add_bos', 'user',
 ]);
 
+/**
+ * A value as a message shows it: JSON would print NaN and Infinity as `null`, undefined as
+ * nothing, and throw on a BigInt.
+ */
+export function shown(v: unknown): string {
+  if (typeof v === 'number' || typeof v === 'undefined' || typeof v === 'symbol' || typeof v === 'function') return String(v);
+  if (typeof v === 'bigint') return `${v}n`;
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return Object.prototype.toString.call(v);
+  }
+}
+
 function optional<T>(p: Record<string, unknown>, key: string, ok: (v: unknown) => v is T, want: string): T | undefined {
   const v = p[key];
   if (v === undefined || v === null) return undefined;
-  if (!ok(v)) throw new InvalidParamsError(key, `must be ${want}, got ${JSON.stringify(v)}`);
+  if (!ok(v)) throw new InvalidParamsError(key, `must be ${want}, got ${shown(v)}`);
+  return v;
+}
+
+function required<T>(p: Record<string, unknown>, key: string, ok: (v: unknown) => v is T, want: string): T {
+  const v = p[key];
+  if (!ok(v)) throw new InvalidParamsError(key, `must be ${want}, got ${shown(v)}`);
   return v;
 }
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+/** Seeds must be exact: past 2^53 neighbouring integers are the same double. */
+const isSafeInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
 const isString = (v: unknown): v is string => typeof v === 'string';
@@ -37,9 +59,9 @@ function messages(v: unknown): ChatMessage[] {
   return v.map((m, i) => {
     const r = m as Record<string, unknown>;
     if (typeof m !== 'object' || m === null || !['system', 'user', 'assistant'].includes(r.role as string)) {
-      throw new InvalidParamsError(`messages[${i}].role`, `must be system, user or assistant, got ${JSON.stringify(r?.role)}`);
+      throw new InvalidParamsError(`messages[${i}].role`, `must be system, user or assistant, got ${shown(r?.role)}`);
     }
-    if (typeof r.content !== 'string') throw new InvalidParamsError(`messages[${i}].content`, 'must be a string');
+    if (typeof r.content !== 'string') throw new InvalidParamsError(`messages[${i}].content`, `must be a string, got ${shown(r.content)}`);
     return { role: r.role as ChatMessage['role'], content: r.content };
   });
 }
@@ -72,12 +94,13 @@ export function parseRequest(raw: unknown): GenerationRequest {
     topP: optional(p, 'top_p', isNum, 'a number'),
     topK: optional(p, 'top_k', isInt, 'an integer'),
     repetitionPenalty: optional(p, 'repetition_penalty', isNum, 'a number'),
-    seed: optional(p, 'seed', isInt, 'an integer'),
+    seed: optional(p, 'seed', isSafeInt, 'an integer from -(2^53 - 1) to 2^53 - 1'),
   });
   const hasMessages = p.messages !== undefined;
   if (hasMessages === (p.prompt !== undefined)) throw new InvalidParamsError('messages', 'give either messages (chat) or prompt (text), not both');
+  // A null prompt is refused by name, not read as "no prompt".
   const prompt = hasMessages
     ? { messages: messages(p.messages) }
-    : { text: optional(p, 'prompt', isString, 'a string')!, addBos: optional(p, 'add_bos', isBool, 'a boolean') ?? true };
+    : { text: required(p, 'prompt', isString, 'a string'), addBos: optional(p, 'add_bos', isBool, 'a boolean') ?? true };
   return { prompt, n, maxTokens, sampling, stop, topLogprobs: logprobs ? (top ?? 0) : null };
 }

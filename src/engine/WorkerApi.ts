@@ -2,7 +2,7 @@ import type { ChatMessage } from '../api/openai.ts';
 import type { LoadProgress } from '../model/loadModel.ts';
 import type { CachedModel } from '../storage/cacheAdmin.ts';
 import type { PinResult } from './Engine.ts';
-import type { BlockCell, EngineStats, EventSink } from './events.ts';
+import type { BlockCell, EngineStats, WireSink } from './events.ts';
 import type { KvOptions } from './loadEngine.ts';
 
 export type BackendChoice = 'webgpu' | 'cpu' | 'auto';
@@ -63,8 +63,11 @@ export interface LoadedInfo {
 
 /** The engine worker's surface, as Comlink exposes it. */
 export interface WorkerApi {
+  /** Holds a Web Lock named `name` while the worker lives (false: no Web Locks here), so the page learns when it stops. */
+  holdLock(name: string): Promise<boolean>;
   load(opts: WorkerLoadOptions, onProgress?: (p: LoadEvent) => void): Promise<LoadedInfo>;
-  generate(params: unknown, sink: EventSink): Promise<string>;
+  /** Events come back as WireEvents: errors as data, revived on the page. */
+  generate(params: unknown, sink: WireSink): Promise<string>;
   abort(requestId: string): void;
   stats(): EngineStats;
   blockMap(): BlockCell[];

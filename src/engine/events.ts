@@ -1,5 +1,6 @@
 import type { ChatMessage, FinishReason, TokenLogprob, Usage } from '../api/openai.ts';
 import type { CachedModel } from '../storage/cacheAdmin.ts';
+import type { SerializedError } from '../api/errorTransfer.ts';
 import type { PinResult } from './Engine.ts';
 
 /** What the engine streams to a request's sink, in order; `done` (or `error`) comes last. */
@@ -11,6 +12,13 @@ export type EngineEvent =
 
 /** Receives a request's events, a step's worth at a time (one message per step across a worker). */
 export type EventSink = (events: EngineEvent[]) => void;
+
+/**
+ * An event as it crosses the worker: an error travels as data (src/api/errorTransfer.ts), since
+ * structured clone would keep neither its class, nor its name, nor its code.
+ */
+export type WireEvent = Exclude<EngineEvent, { type: 'error' }> | { type: 'error'; error: SerializedError };
+export type WireSink = (events: WireEvent[]) => void;
 
 export interface EngineStats {
   backend: 'cpu' | 'webgpu';

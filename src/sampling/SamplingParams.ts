@@ -26,6 +26,7 @@ export function samplingParams(p: { [K in keyof SamplingParams]?: SamplingParams
   check('top_p', s.topP, s.topP > 0 && s.topP <= 1, 'in (0, 1]');
   check('top_k', s.topK, Number.isInteger(s.topK) && s.topK >= 0, 'an integer >= 0');
   check('repetition_penalty', s.repetitionPenalty, s.repetitionPenalty > 0 && Number.isFinite(s.repetitionPenalty), 'a finite number > 0');
-  if (s.seed !== null) check('seed', s.seed, Number.isInteger(s.seed), 'an integer');
+  // Past 2^53 neighbouring integers are one double: such a seed cannot mean what was asked.
+  if (s.seed !== null) check('seed', s.seed, Number.isSafeInteger(s.seed), 'an integer from -(2^53 - 1) to 2^53 - 1');
   return s;
 }

@@ -47,4 +47,101 @@ describe('engine in a Web Worker through Comlink, in headless Chromium', () => {
     });
     expect(r).toEqual({ ok: true, name: 'InvalidParamsError', message: 'temperature: must be a finite number >= 0, got -1', code: 'INVALID_PARAMS', after: 2 });
   });
+
+  it('an error that ends a request after admission (a lost device) crosses with its class, name and code', async () => {
+    const r = await s.page.evaluate(async () => {
+      const api = window.folio;
+      const worker = new Worker('/test/browser/apiLossWorker.ts', { type: 'module' });
+      const engine = await api.createEngine({ model: '/models/stories260K', backend: 'webgpu', worker, cache: false });
+      const stream = await engine.completions.create({ prompt: 'Once upon a time', max_tokens: 400, temperature: 0, stream: true });
+      let chunks = 0;
+      try {
+        for await (const _ of stream) if (++chunks === 2) worker.postMessage('folio-test-lose-device');
+        return { chunks, error: null };
+      } catch (e) {
+        const err = e as Error & { code?: string };
+        const cls = (api as unknown as Record<string, typeof api.FolioError>)[err.name];
+        return { chunks, error: { typed: typeof cls === 'function' && e instanceof cls && e instanceof api.FolioError, name: err.name, code: err.code, message: err.message } };
+      } finally {
+        engine.dispose();
+      }
+    });
+    // The class the engine chose (DeviceLostError, or ComputeError for a failed step) arrives
+    // as that class: structured clone alone would make it a bare Error without a code.
+    expect(r.error).toMatchObject({ typed: true });
+    expect(['DeviceLostError', 'ComputeError']).toContain(r.error!.name);
+    expect(r.error!.code).toBe(r.error!.name === 'DeviceLostError' ? 'DEVICE_LOST' : 'COMPUTE');
+    expect(r.chunks).toBeLessThan(400);
+  });
+
+  it('dispose() mid-stream: the stream and a pending stats() reject with EngineClosedError, as does every call after', async () => {
+    const r = await s.page.evaluate(async () => {
+      const api = window.folio;
+      const engine = await api.createEngine({ model: '/models/stories260K', backend: 'cpu', cache: false });
+      const stream = await engine.completions.create({ prompt: 'Once upon a time', max_tokens: 400, temperature: 0, stream: true });
+      const describe = (e: unknown) => ({ typed: e instanceof api.EngineClosedError, name: (e as Error).name, reason: (e as { reason?: string }).reason });
+      let stats: Promise<unknown> = Promise.resolve();
+      let chunks = 0;
+      const streamed = (async () => {
+        for await (const _ of stream) {
+          if (++chunks === 3) {
+            stats = engine.stats();
+            engine.dispose();
+          }
+        }
+      })().then(() => null, describe);
+      const afterwards = await Promise.race([engine.kvMap().then(() => 'resolved', describe), new Promise((r) => setTimeout(() => r('pending'), 5000))]);
+      return { stream: await streamed, stats: await stats.then(() => null, describe), afterwards, chunks };
+    });
+    const closed = { typed: true, name: 'EngineClosedError', reason: 'disposed' };
+    expect(r).toEqual({ stream: closed, stats: closed, afterwards: closed, chunks: 3 });
+  });
+
+  it('a terminated worker mid-stream: the stream and a pending stats() reject with EngineClosedError', async () => {
+    const r = await s.page.evaluate(async () => {
+      const api = window.folio;
+      const worker = new Worker('/workers/engine.worker.ts', { type: 'module' });
+      const engine = await api.createEngine({ model: '/models/stories260K', backend: 'cpu', worker, cache: false });
+      const stream = await engine.completions.create({ prompt: 'Once upon a time', max_tokens: 400, temperature: 0, stream: true });
+      const describe = (e: unknown) => ({ typed: e instanceof api.EngineClosedError, name: (e as Error).name, reason: (e as { reason?: string }).reason });
+      let stats: Promise<unknown> = Promise.resolve();
+      let chunks = 0;
+      const streamed = await (async () => {
+        for await (const _ of stream) {
+          if (++chunks === 3) {
+            worker.terminate();
+            stats = engine.stats();
+          }
+        }
+      })().then(() => null, describe);
+      return { stream: streamed, stats: await stats.then(() => null, describe), chunks };
+    });
+    const stopped = { typed: true, name: 'EngineClosedError', reason: 'worker-stopped' };
+    expect(r).toMatchObject({ stream: stopped, stats: stopped });
+    // Chunks already on their way when it stopped may still arrive; the 400 do not.
+    expect(r.chunks).toBeGreaterThanOrEqual(3);
+    expect(r.chunks).toBeLessThan(20);
+  });
+
+  it('an abort while create() is pending frees the request\'s blocks within one step', async () => {
+    const r = await s.page.evaluate(async () => {
+      const api = window.folio;
+      const engine = await api.createEngine({ model: '/models/stories260K', backend: 'cpu', cache: false });
+      const controller = new AbortController();
+      const pending = engine.completions.create({ prompt: 'Once upon a time', max_tokens: 400, temperature: 0, stream: true }, { signal: controller.signal });
+      controller.abort();
+      const error = await pending.then(() => null, (e: Error) => ({ typed: e instanceof api.AbortError, name: e.name }));
+      // A few steps' time: the engine must not still be generating the 400 tokens.
+      await new Promise((r) => setTimeout(r, 300));
+      const stats = await engine.stats();
+      engine.dispose();
+      return { error, blocksUsed: stats.kv.blocksUsed, generated: stats.tokens.generated, running: stats.requests.running };
+    });
+    expect(r.error).toEqual({ typed: true, name: 'AbortError' });
+    expect(r).toMatchObject({ blocksUsed: 0, running: 0 });
+    // The abort reaches the engine one round trip after it learns the request's id: a step or
+    // two on this fast CPU model, where the unfixed engine generated all 400 tokens.
+    expect(r.generated).toBeLessThanOrEqual(4);
+  });
 });
+
