@@ -8,8 +8,8 @@
 // Bindings: 0 dims (uniform, dims.rows = number of pairs), 1 pairs (vec2<u32>, [pairs]: x = src,
 //           y = dst), 2 pool (f32, read_write).
 // Workgroup: 64 invocations, one per (pair, element); grid folded into x and y.
-// Assumes: no dst is also a src of the same call (checked on the host): the copies of one
-//          dispatch run in no particular order.
+// Assumes: the pairs are a set (src/kv/copyPlan.ts, checked on the host): no dst is also a
+//          src or a dst twice, since the copies of one dispatch run in no particular order.
 
 struct Dims { rows: u32 }
 

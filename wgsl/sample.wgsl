@@ -2,7 +2,10 @@
 // sampled step reads back one u32 per sequence instead of a vocabulary of floats.
 //
 // The definition, shared exactly with src/sampling/sample.ts (sampleWithU), per row:
-//   T = 0: the argmax (ties to the lowest index, NaNs never win, no finite maximum gives 0).
+//   A row holding NaN or +-Inf anywhere: NON_FINITE (0xffffffff, no token id), whatever its
+//          parameters, so that a step that reads back only ids still learns of it; the host
+//          checks rows it reads whole itself (src/engine/StepSampler.ts).
+//   T = 0: the argmax (ties to the lowest index).
 //   T > 0: m = max logit; w_i = exp((l_i - m) / T) in f32 (a NaN weight counts as 0), so the
 //          largest weight is 1; Z = sum w_i. The kept set is K = { i : bits(w_i) >= t }, where
 //          bits() is the f32 bit pattern (monotone for weights >= 0) and t is the largest u32
@@ -42,6 +45,8 @@ var<workgroup> red_f: array<f32, 64>;
 var<workgroup> red_u: array<u32, 64>;
 
 const NONE: u32 = 0xffffffffu;
+const NON_FINITE: u32 = 0xffffffffu; // src/engine/ForwardBackend.ts NON_FINITE_ID
+const EXP_BITS: u32 = 0x7f800000u; // |x| bits at or above these: Inf or NaN
 const ONE_BITS: u32 = 0x3f800000u; // bits(1.0), the largest weight
 const STEPS: u32 = 30u; // ceil(log2(ONE_BITS + 1))
 
@@ -96,12 +101,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   if (live) { prm = params[row]; }
   let sampled = live && prm.temperature > 0.0;
 
-  // 1. argmax and max.
+  // 1. argmax and max, and a count of non-finite values (by their bits: a compiler may
+  //    assume floats are finite, so x != x is no test).
   var v = -3.4e38;
   var idx = NONE;
+  var bad = 0u;
   if (live) {
     for (var j = lane; j < VOCAB; j += ROW_LANES) {
       let x = logits[base + j];
+      if ((bitcast<u32>(x) & 0x7fffffffu) >= EXP_BITS) { bad += 1u; }
       if (x > v) { v = x; idx = j; } // strictly greater: the lowest index keeps a tie
     }
   }
@@ -119,7 +127,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
       part += w;
     }
   }
-  let z = bitcast<f32>(reduce_sum(lid, lane, part, 0u).x);
+  let zs = reduce_sum(lid, lane, part, bad);
+  let z = bitcast<f32>(zs.x);
+  let non_finite = zs.y > 0u;
 
   // 3. the threshold t = lo, by bisection over weight bits (a fixed step count keeps the
   //    barriers uniform; a converged search stays put).
@@ -172,7 +182,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     if (s > 0.0) { last_nz = l; }
   }
   let after = before + own;
-  if (sampled) {
+  if (non_finite) {
+    if (live && lane == 0u) { ids[row] = NON_FINITE; }
+  } else if (sampled) {
     if (!(total > 0.0) || last_nz == NONE) {
       if (lane == 0u) { ids[row] = arg; }
     } else {

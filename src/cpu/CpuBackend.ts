@@ -1,4 +1,5 @@
 import type { ForwardBackend } from '../engine/ForwardBackend.ts';
+import { checkCopyPlan } from '../kv/checkCopyPlan.ts';
 import { type ForwardBatch, slotOf } from '../kv/batch.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { lmHead, type ModelWeights } from '../model/weights.ts';
@@ -131,7 +132,9 @@ export class CpuBackend implements ForwardBackend {
     return logits;
   }
 
+  /** Refuses, as the GPU does, a plan that is not a set (src/kv/copyPlan.ts), though in order it could run one. */
   async copyBlocks(pairs: ReadonlyArray<readonly [number, number]>): Promise<void> {
+    checkCopyPlan(pairs, this.numBlocks);
     const n = this.config.numKvHeads * this.blockSize * this.config.headDim;
     for (const pool of [...this.kPools, ...this.vPools]) {
       for (const [src, dst] of pairs) pool.copyWithin(dst * n, src * n, (src + 1) * n);

@@ -1,11 +1,8 @@
-import type { ChatMessage, TokenLogprob } from '../api/openai.ts';
+import type { ChatMessage } from '../api/openai.ts';
 import { ContextLengthError, KvCacheFullError } from '../errors.ts';
-import { Rng } from '../sampling/Rng.ts';
-import { logSoftmax, sample, topLogprobs } from '../sampling/sample.ts';
 import { Scheduler } from '../scheduler/Scheduler.ts';
 import type { KvBlockStore } from '../storage/KvBlockStore.ts';
-import type { Sequence } from '../scheduler/Sequence.ts';
-import type { SampledToken, StepPlan } from '../scheduler/StepPlan.ts';
+import type { StepPlan } from '../scheduler/StepPlan.ts';
 import type { Tokenizer } from '../tokenizer/Tokenizer.ts';
 import type { BlockCell, EngineStats, EventSink } from './events.ts';
 import type { ForwardBackend } from './ForwardBackend.ts';
@@ -13,9 +10,10 @@ import { parseRequest } from './GenerationRequest.ts';
 import { DeviceRecovery } from './DeviceRecovery.ts';
 import { EngineMeter } from './EngineMeter.ts';
 import { PrefixPersistence } from './PrefixPersistence.ts';
-import { type Choice, Request } from './Request.ts';
+import { Request } from './Request.ts';
 import { runForward, type StepOutput } from './runForward.ts';
-import { StopFilter } from './StopFilter.ts';
+import { newChoice, StepSampler } from './StepSampler.ts';
+import { typedError } from './typedError.ts';
 import { yieldToEventLoop } from './yieldToEventLoop.ts';
 
 export interface EngineOptions {
@@ -70,7 +68,8 @@ export class Engine {
   /** The backend and its KV bookkeeping; both are replaced when a lost device is rebuilt. */
   private device: { backend: ForwardBackend; scheduler: Scheduler<Request> };
   private readonly requests = new Map<string, Request>();
-  private readonly meter = new EngineMeter();
+  readonly meter = new EngineMeter();
+  private readonly sampler = new StepSampler(this);
   private running: Promise<void> | null = null;
   private nextId = 0;
   private readonly persistence: PrefixPersistence | null;
@@ -84,10 +83,13 @@ export class Engine {
     this.device = { backend, scheduler: this.newScheduler(backend) };
     this.persistence = opts.prefixStore ? new PrefixPersistence(this.scheduler.kv, backend, opts.prefixStore, opts) : null;
     // A rebuilt device starts with an empty KV cache: the lost device's blocks must never be hit.
-    this.recovery = new DeviceRecovery(opts.rebuildBackend, opts.onWarning, (b) => {
-      this.device = { backend: b, scheduler: this.newScheduler(b) };
-      this.persistence?.rebind(this.scheduler.kv, b);
-    });
+    this.recovery = new DeviceRecovery(opts.rebuildBackend, opts.onWarning, (b) => this.install(b));
+  }
+
+  /** Fresh KV bookkeeping over `backend`: an empty prefix cache, so no hit points at old KV. */
+  private install(backend: ForwardBackend): void {
+    this.device = { backend, scheduler: this.newScheduler(backend) };
+    this.persistence?.rebind(this.scheduler.kv, backend);
   }
 
   get backend(): ForwardBackend {
@@ -121,7 +123,7 @@ export class Engine {
     const prompt = this.encode('messages' in params.prompt ? params.prompt.messages : params.prompt.text, true, 'messages' in params.prompt || params.prompt.addBos);
     const context = this.backend.config.maxPositions;
     const maxTokens = params.maxTokens ?? context - prompt.length;
-    if (prompt.length + maxTokens > context || maxTokens < 1) throw new ContextLengthError(prompt.length, maxTokens, context);
+    if (prompt.length + maxTokens > context || maxTokens < 1) throw new ContextLengthError(prompt.length, params.maxTokens ?? 0, context);
     await this.recovery.ready();
     await this.persistence?.restore(prompt, false);
     // A device lost meanwhile: wait for its successor, then add with no await in between.
@@ -145,7 +147,7 @@ export class Engine {
     const request = new Request(id, params, sink);
     const seq = this.scheduler.add({ id: `${id}/0`, requestId: id, prompt, maxTokens, params: request });
     request.sequences.push(seq);
-    request.choices.push(this.newChoice(request, 0, seq.id, prompt));
+    request.choices.push(newChoice(this.tokenizer, request, 0, seq.id, prompt));
     this.requests.set(id, request);
     this.meter.promptTokens += prompt.length;
     this.running ??= this.loop().finally(() => (this.running = null));
@@ -203,136 +205,103 @@ export class Engine {
     while (this.running || this.recovery.pending) await (this.running ?? this.recovery.pending);
   }
 
-  private newChoice(request: Request, index: number, seqId: string, context: readonly number[]): Choice {
-    const seed = request.params.sampling.seed;
-    return {
-      index,
-      seqId,
-      decoder: this.tokenizer.streamDecoder({ skipSpecial: true, context: context.slice(-4) }),
-      stop: new StopFilter(request.params.stop),
-      rng: new Rng(seed === null ? (Math.random() * 2 ** 32) >>> 0 : seed + index * 0x9e3779b9),
-      done: false,
-    };
-  }
-
+  /**
+   * Steps until no work is left. Nothing thrown in a step escapes: a request's own failure
+   * ends that request (StepSampler), a failed forward the requests in its step, and anything
+   * else (a bug in the bookkeeping) every request in flight, typed, over fresh KV bookkeeping,
+   * so that the engine is never left wedged and serves the requests that come next.
+   */
   private async loop(): Promise<void> {
-    const onStep = this.opts.onStep;
-    while (this.scheduler.hasWork) {
-      const start = onStep ? performance.now() : 0;
-      const plan = this.scheduler.schedule();
-      if (plan.chunks.length === 0) {
-        this.scheduler.appendTokens([]);
-        this.failAll(new KvCacheFullError('no request could be scheduled: the KV cache is too small for the waiting requests'));
-        return;
+    try {
+      while (this.scheduler.hasWork) {
+        if (!(await this.step())) return;
+        // Let new requests and aborts in between steps, even on the synchronous CPU backend.
+        await yieldToEventLoop();
       }
-      let out: StepOutput;
-      const t0 = performance.now();
-      const scheduleMs = onStep ? t0 - start : 0;
-      try {
-        if (plan.copies.length > 0) await this.backend.copyBlocks(plan.copies);
-        out = await runForward(this.backend, plan, (seqId) => this.liveRequest(seqId));
-      } catch (e) {
-        const error = e instanceof Error ? e : new Error(String(e));
-        // Abort first: the scheduler then expects no tokens for the failed step's chunks.
-        this.failAll(error);
-        this.scheduler.appendTokens([]);
-        if (this.recovery.handles(error)) this.recovery.begin(this.backend, error);
-        return;
-      }
-      const forwardMs = performance.now() - t0;
-      this.meter.step(plan, forwardMs);
-      const t1 = onStep ? performance.now() : 0;
-      const sampled = this.sampleStep(plan, out);
-      const t2 = onStep ? performance.now() : 0;
-      this.scheduler.appendTokens(sampled);
-      const t3 = onStep ? performance.now() : 0;
-      // Newly committed blocks that should persist: read back now, written in the background.
-      this.persistence?.persistWanted();
-      for (const request of this.requests.values()) {
-        request.flush();
-        if (request.finished) {
-          this.requests.delete(request.id);
-          this.meter.finishedRequests++;
-        }
-      }
-      onStep?.({ plan, start, scheduleMs, forwardMs, sampleMs: t2 - t1, appendMs: t3 - t2, stepMs: performance.now() - start });
-      // Let new requests and aborts in between steps, even on the synchronous CPU backend.
-      await yieldToEventLoop();
+    } catch (e) {
+      this.failAll(typedError(e));
+      this.install(this.backend);
     }
   }
 
+  /** One step: schedule, copies + forward, sample, append, stream. False when the loop must stop. */
+  private async step(): Promise<boolean> {
+    const onStep = this.opts.onStep;
+    const start = onStep ? performance.now() : 0;
+    const plan = this.scheduler.schedule();
+    if (plan.chunks.length === 0) {
+      this.scheduler.appendTokens([]);
+      this.failAll(new KvCacheFullError('no request could be scheduled: the KV cache is too small for the waiting requests'));
+      return false;
+    }
+    let out: StepOutput;
+    const t0 = performance.now();
+    const scheduleMs = onStep ? t0 - start : 0;
+    try {
+      if (plan.copies.length > 0) await this.backend.copyBlocks(plan.copies);
+      out = await runForward(this.backend, plan, (seqId) => this.liveRequest(seqId));
+    } catch (e) {
+      const error = typedError(e);
+      if (this.recovery.handles(error)) {
+        // The device is gone, and with it every request's KV.
+        this.failAll(error);
+        this.scheduler.appendTokens([]);
+        this.recovery.begin(this.backend, error);
+        return false;
+      }
+      // Only the requests in this step end (abort first: the scheduler then expects no tokens).
+      for (const chunk of plan.chunks) {
+        const request = this.liveRequest(chunk.seqId);
+        if (request) this.failRequest(request, error);
+      }
+      this.scheduler.appendTokens([]);
+      return true;
+    }
+    const forwardMs = performance.now() - t0;
+    this.meter.step(plan, forwardMs);
+    const t1 = onStep ? performance.now() : 0;
+    const sampled = this.sampler.sampleStep(plan, out);
+    const t2 = onStep ? performance.now() : 0;
+    this.scheduler.appendTokens(sampled);
+    const t3 = onStep ? performance.now() : 0;
+    // Newly committed blocks that should persist: read back now, written in the background.
+    this.persistence?.persistWanted();
+    for (const request of this.requests.values()) {
+      if (!request.flush()) this.failRequest(request, typedError(new Error('its event sink threw')));
+      else if (request.finished) {
+        this.requests.delete(request.id);
+        this.meter.finishedRequests++;
+      }
+    }
+    onStep?.({ plan, start, scheduleMs, forwardMs, sampleMs: t2 - t1, appendMs: t3 - t2, stepMs: performance.now() - start });
+    return true;
+  }
+
   /** The request a live sequence belongs to, unless it was aborted or has finished. */
-  private liveRequest(seqId: string): Request | undefined {
+  liveRequest(seqId: string): Request | undefined {
     const request = this.scheduler.get(seqId)?.params;
     return request && this.requests.has(request.id) ? request : undefined;
   }
 
-  /** Samples one token for each chunk that ends a sequence, forks n > 1 requests, streams text. */
-  private sampleStep(plan: StepPlan, step: StepOutput): SampledToken[] {
-    const out: SampledToken[] = [];
-    plan.chunks.forEach((chunk, i) => {
-      if (!chunk.sample) return;
-      const seq = this.scheduler.get(chunk.seqId);
-      const request = this.liveRequest(chunk.seqId);
-      if (!seq || !request) return;
-      const targets = [seq];
-      if (!request.forked && request.params.n > 1) {
-        request.forked = true;
-        const children = this.scheduler.fork(seq.id, request.params.n, Array.from({ length: request.params.n - 1 }, (_, k) => `${request.id}/${k + 1}`));
-        children.forEach((child, k) => {
-          request.sequences.push(child);
-          request.choices.push(this.newChoice(request, k + 1, child.id, seq.tokens));
-        });
-        targets.push(...children);
-      }
-      for (const target of targets) {
-        const token = this.sampleOne(target, request, step.rows?.[i] ?? null, step.ids?.[i]);
-        if (token !== null) out.push({ seqId: target.id, token });
-      }
-    });
-    return out;
+  /** Ends one request with `error` and frees its blocks at once; the others go on. */
+  failRequest(request: Request, error: Error): void {
+    this.requests.delete(request.id);
+    for (const seq of request.sequences) this.scheduler.abort(seq.id);
+    request.fail(error);
   }
 
-  /** Samples and streams one token; null when the sequence ended here (EOS or a stop string). */
-  private sampleOne(seq: Sequence<Request>, request: Request, logits: Float32Array | null, argmax?: number): number | null {
-    const choice = request.choiceOf(seq.id)!;
-    const p = request.params;
-    const token = logits ? sample(logits, p.sampling, choice.rng, seq.tokens) : argmax!;
-    this.meter.generatedTokens++;
-    if (this.tokenizer.eosIds.includes(token)) {
-      request.finishChoice(choice, 'stop');
-      this.scheduler.finish(seq.id, 'stop');
-      return null;
-    }
-    const logprobs = p.topLogprobs === null || !logits ? null : [this.logprobOf(logits, token, p.topLogprobs)];
-    const stopped = request.emitText(choice, choice.decoder.push(token), logprobs);
-    const last = seq.numOutput + 1 >= seq.maxTokens;
-    if (stopped || last) {
-      request.finishChoice(choice, stopped ? 'stop' : 'length');
-      // The scheduler finishes 'length' itself when the token is appended.
-      if (stopped) {
-        this.scheduler.finish(seq.id, 'stop');
-        return null;
-      }
-    }
-    return token;
-  }
-
-  private logprobOf(logits: Float32Array, token: number, top: number): TokenLogprob {
-    const lp = logSoftmax(logits);
-    const entry = (id: number) => {
-      const text = this.tokenizer.decode([id]);
-      return { token: text, logprob: lp[id], bytes: [...new TextEncoder().encode(text)] };
-    };
-    return { ...entry(token), top_logprobs: topLogprobs(lp, top).map((t) => entry(t.id)) };
-  }
-
+  /** Ends every request in flight; each settles even if freeing its blocks throws. */
   private failAll(error: Error): void {
-    for (const request of this.requests.values()) {
-      for (const seq of request.sequences) this.scheduler.abort(seq.id);
-      request.fail(error);
-    }
+    const all = [...this.requests.values()];
     this.requests.clear();
+    for (const request of all) {
+      request.fail(error);
+      try {
+        for (const seq of request.sequences) this.scheduler.abort(seq.id);
+      } catch {
+        // Broken bookkeeping: the loop's catch installs fresh bookkeeping.
+      }
+    }
   }
 
   stats(): EngineStats {

@@ -1,6 +1,13 @@
 import type { ForwardBatch } from '../kv/batch.ts';
 import type { ModelConfig } from '../model/config.ts';
 
+/**
+ * The id forwardGreedy and forwardSample return for a chunk whose logits hold NaN or Inf, so
+ * that a step that reads back only ids still learns of it (the engine ends that request with a
+ * ComputeError). No vocabulary reaches it.
+ */
+export const NON_FINITE_ID = 0xffffffff;
+
 /** One chunk's draw on the device: its truncation and temperature, and a uniform u in [0, 1) from the request's Rng. */
 export interface DeviceSampleRow {
   temperature: number;
@@ -27,17 +34,22 @@ export interface ForwardBackend {
   forward(batch: ForwardBatch): Promise<Float32Array[]>;
   /**
    * Optional greedy step: the argmax of each chunk's last logits, computed on the device so
-   * that a step reads back one id per chunk instead of whole logits.
+   * that a step reads back one id per chunk instead of whole logits; NON_FINITE_ID for a chunk
+   * whose logits are not all finite.
    */
   forwardGreedy?(batch: ForwardBatch): Promise<number[]>;
   /**
    * Optional sampled step: one token per chunk drawn on the device from its last logits with
    * that chunk's row (src/sampling/sample.ts sampleWithU's definition; temperature 0 is the
-   * argmax), so that a step reads back one id per chunk. No repetition penalty, no logprobs:
-   * steps that need those read logits.
+   * argmax), so that a step reads back one id per chunk; NON_FINITE_ID for a chunk whose
+   * logits are not all finite. No repetition penalty, no logprobs: steps that need those read
+   * logits.
    */
   forwardSample?(batch: ForwardBatch, rows: readonly DeviceSampleRow[]): Promise<number[]>;
-  /** Copies whole blocks (all layers, K and V): the copy of copy-on-write. */
+  /**
+   * Copies whole blocks (all layers, K and V): the copy of copy-on-write. `pairs` is a set as
+   * src/kv/copyPlan.ts defines it; a plan that is not is refused with a ComputeError.
+   */
   copyBlocks(pairs: ReadonlyArray<readonly [src: number, dst: number]>): Promise<void>;
   /**
    * Reads whole blocks back: per block, per layer, K then V, each [kv heads, block size,

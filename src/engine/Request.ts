@@ -69,17 +69,30 @@ export class Request {
     };
   }
 
-  /** Sends what the step produced; a finished request also gets its `done` event. */
-  flush(): void {
+  /**
+   * Sends what the step produced; a finished request also gets its `done` event. False when
+   * the sink threw: the engine then ends the request, and a sink's fault stays its own.
+   */
+  flush(): boolean {
     if (this.finished) this.pending.push({ type: 'done', usage: this.usage() });
-    if (this.pending.length === 0) return;
+    if (this.pending.length === 0) return true;
     const events = this.pending;
     this.pending = [];
-    this.sink(events);
+    try {
+      this.sink(events);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
+  /** The request's last event. A sink that throws here is not the engine's to handle. */
   fail(error: Error): void {
     this.pending = [];
-    this.sink([{ type: 'error', error }]);
+    try {
+      this.sink([{ type: 'error', error }]);
+    } catch {
+      // Nothing more can be told to it.
+    }
   }
 }

@@ -30,7 +30,8 @@ import type { ModelConfig } from '../model/config.ts';
 import type { ModelWeights } from '../model/weights.ts';
 import { ropeInvFreq } from '../cpu/rope.ts';
 import { buildForwardGroups, type ForwardGroups, type StepUniforms } from './bindGroups.ts';
-import { type BlockPairs, checkBlockPairs, copyBlocksOnGpu } from './blockCopy.ts';
+import { type BlockPairs, copyBlocksOnGpu } from './blockCopy.ts';
+import { checkCopyPlan } from '../kv/checkCopyPlan.ts';
 import { readBlocksFromGpu, writeBlocksToGpu } from './blockIo.ts';
 import { GpuDevice } from './device.ts';
 import { scoped } from './errorScopes.ts';
@@ -172,7 +173,7 @@ export class GpuBackend implements ForwardBackend {
   copyBlocks(pairs: BlockPairs): Promise<void> {
     return this.serial(async () => {
       this.gpu.assertAlive();
-      checkBlockPairs(pairs, this.numBlocks);
+      checkCopyPlan(pairs, this.numBlocks);
       if (pairs.length === 0) return;
       const blockElems = this.shape.numKvHeads * this.blockSize * this.shape.headDim;
       await copyBlocksOnGpu(this.gpu, this.kernels.copyBlocks, this.pools.all(), pairs, blockElems);
@@ -209,8 +210,10 @@ export class GpuBackend implements ForwardBackend {
     this.gpu.destroy();
   }
 
+  /** Runs `fn` after the calls before it; a failure caused by a lost device rejects with DeviceLostError. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(fn, fn);
+    const guarded = () => fn().catch((e: unknown) => this.gpu.failure(e));
+    const run = this.tail.then(guarded, guarded);
     this.tail = run.catch(() => undefined);
     return run;
   }

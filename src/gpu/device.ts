@@ -1,4 +1,4 @@
-import { DeviceLostError, mib, WebGpuUnavailableError } from '../errors.ts';
+import { DeviceLostError, FolioError, mib, WebGpuUnavailableError } from '../errors.ts';
 
 /** The adapter limits Folio plans its buffers with (the ones it asks the device for). */
 export interface GpuLimits {
@@ -28,16 +28,35 @@ export class GpuDevice {
   readonly cpuAdapter: boolean;
   private lostMessage: string | null = null;
   private destroyed = false;
+  /** Resolves once the loss is recorded (lostMessage set). */
+  private readonly lost: Promise<void>;
 
   private constructor(device: GPUDevice, limits: GpuLimits, cpuAdapter: boolean) {
     this.device = device;
     this.limits = limits;
     this.cpuAdapter = cpuAdapter;
-    void device.lost.then((info) => {
+    this.lost = device.lost.then((info) => {
       this.lostMessage = this.destroyed
         ? 'the WebGPU backend was disposed'
         : `the GPU device was lost (${info.reason}${info.message ? `: ${info.message}` : ''}); reload the model to continue`;
     });
+  }
+
+  /**
+   * What a failed GPU call should throw. A lost device makes pending calls fail in their own
+   * words (mapAsync rejects with a DOMException) before, or after, `device.lost` resolves: so an
+   * untyped failure waits up to `graceMs` for the loss and becomes a DeviceLostError if it comes.
+   * Anything else is thrown as it is.
+   */
+  async failure(e: unknown, graceMs = 2000): Promise<never> {
+    if (e instanceof DeviceLostError) throw e;
+    if (this.lostMessage === null && !this.destroyed && !(e instanceof FolioError)) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([this.lost, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      clearTimeout(timer);
+    }
+    this.assertAlive();
+    throw e;
   }
 
   /** `gpu` is navigator.gpu in browsers and workers; tests pass Dawn's. */

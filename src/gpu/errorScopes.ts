@@ -1,10 +1,11 @@
-import { WebGpuUnavailableError } from '../errors.ts';
+import { ComputeError, WebGpuUnavailableError } from '../errors.ts';
 
 /**
  * Runs `record` (buffer creation, encoding, submission) inside an out-of-memory and a
  * validation error scope, and returns a promise that rejects with what they caught: running
  * out of GPU memory is the user's problem (WebGpuUnavailableError, in words), a validation
- * error is ours. The scopes are popped even when `record` throws, so later calls stay balanced.
+ * error is ours (a ComputeError 'internal'). The scopes are popped even when `record` throws, so
+ * later calls stay balanced.
  */
 export function scoped(device: GPUDevice, record: () => void): Promise<void> {
   device.pushErrorScope('out-of-memory');
@@ -24,5 +25,5 @@ async function pop(device: GPUDevice): Promise<void> {
   if (oom) {
     throw new WebGpuUnavailableError(`the GPU ran out of memory (${oom.message}); try a smaller KV cache budget or a smaller model`);
   }
-  if (validation) throw new Error(`WebGPU rejected a command (a bug in Folio's GPU backend): ${validation.message}`);
+  if (validation) throw new ComputeError('internal', `WebGPU rejected a command (a bug in Folio's GPU backend): ${validation.message}`);
 }

@@ -86,4 +86,22 @@ describe('BlockPool', () => {
     expect(pool.isPersisted(b)).toBe(false);
     expect(pool.numFree).toBe(3);
   });
+
+  it('never makes a block that a planned copy reads a copy destination before endStep, though it may hand it out fresh', () => {
+    const pool = new BlockPool(3);
+    const src = pool.allocate();
+    pool.markStepRead(src);
+    pool.release(src); // its last holder lets go: free, at the front of the queue
+    expect(pool.freeOrder()[0]).toBe(src);
+    expect(pool.numCopyDestinations).toBe(2);
+    const dst = pool.allocate('copy');
+    expect(dst).not.toBe(src);
+    pool.allocate('copy');
+    expect(pool.numCopyDestinations).toBe(0);
+    expect(() => pool.allocate('copy')).toThrow(KvCacheFullError);
+    expect(pool.allocate()).toBe(src); // the forward writes it after the copies have run
+    pool.release(src);
+    pool.endStep();
+    expect(pool.allocate('copy')).toBe(src);
+  });
 });

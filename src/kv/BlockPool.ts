@@ -21,6 +21,13 @@ export class BlockPool {
   private readonly persisted: Uint8Array;
   private readonly free: FreeQueue;
   private readonly evictListeners: EvictListener[] = [];
+  /**
+   * Blocks that the copies of the step being planned read (copy-on-write sources). Keeps the
+   * copy-plan invariant (src/kv/copyPlan.ts): until the plan is sealed (`endStep`), such a
+   * block is never a copy's destination, even once its last holder has let go of it. It may
+   * still be handed out as a fresh block: the forward writes those after the copies have run.
+   */
+  private readonly stepReads = new Set<BlockId>();
 
   constructor(numBlocks: number) {
     if (!Number.isInteger(numBlocks) || numBlocks < 1) throw new RangeError(`numBlocks must be a positive integer, got ${numBlocks}`);
@@ -67,14 +74,44 @@ export class BlockPool {
     this.evictListeners.push(listener);
   }
 
-  /** Takes the least recently freed block, with a reference count of 1. */
-  allocate(): BlockId {
-    const block = this.free.peekFront();
+  /**
+   * Takes the least recently freed block, with a reference count of 1; for a copy's
+   * destination, the least recently freed one that no copy of the step being planned reads.
+   */
+  allocate(purpose: 'fresh' | 'copy' = 'fresh'): BlockId {
+    const block = purpose === 'fresh' ? this.free.peekFront() : this.firstCopyDestination();
     if (block === undefined) throw new KvCacheFullError(`all ${this.numBlocks} KV blocks are in use`);
     this.free.remove(block);
     this.evictHash(block);
     this.refs[block] = 1;
     return block;
+  }
+
+  /** Free blocks that may become a copy's destination in the step being planned. */
+  get numCopyDestinations(): number {
+    let read = 0;
+    for (const b of this.stepReads) if (this.free.has(b)) read++;
+    return this.free.size - read;
+  }
+
+  /** Whether a copy of the step being planned reads `block`. */
+  isStepRead(block: BlockId): boolean {
+    return this.stepReads.has(block);
+  }
+
+  /** The step being planned copies from `block`: it may not be a copy's destination until `endStep`. */
+  markStepRead(block: BlockId): void {
+    this.stepReads.add(block);
+  }
+
+  /** The step's plan is sealed (its copies run before anything else writes a block). */
+  endStep(): void {
+    this.stepReads.clear();
+  }
+
+  private firstCopyDestination(): BlockId | undefined {
+    for (const b of this.free) if (!this.stepReads.has(b)) return b;
+    return undefined;
   }
 
   /** One more holder; a free (cached) block leaves the free queue: a prefix hit revives it. */

@@ -62,15 +62,18 @@ export class BlockTable {
    * Makes room for `count` more tokens: allocates the blocks they need and, when the first of
    * them lands in a block that is shared or hashed (whose content must not change under its
    * other holders or its hash), swaps in a private copy. Returns the copies the GPU must do
-   * first, or null (and changes nothing) when the pool lacks free blocks.
+   * first, or null (and changes nothing) when the pool lacks free blocks. Part of planning a
+   * step: the copy's source may not become another copy's destination until the pool's
+   * `endStep`, and the destination is fresh from the free queue (src/kv/copyPlan.ts).
    */
   append(count: number, pool: BlockPool): CopyPair[] | null {
-    if (this.cost(count, pool) > pool.numFree) return null;
+    if (!appendFits(this.ids, this.filled, count, this.blockSize, pool)) return null;
     const copies: CopyPair[] = [];
     const first = Math.floor(this.filled / this.blockSize);
     if (first < this.ids.length && count > 0 && !isWritable(this.ids[first], pool)) {
       const src = this.ids[first];
-      const dst = pool.allocate();
+      const dst = pool.allocate('copy');
+      pool.markStepRead(src);
       pool.release(src);
       this.ids[first] = dst;
       copies.push([src, dst]);
@@ -105,6 +108,25 @@ export function isWritable(block: BlockId, pool: BlockPool): boolean {
   return pool.refCount(block) === 1 && pool.hashOf(block) === undefined;
 }
 
+/** Whether a write of `count` tokens after `filled` must first copy its block (shared or hashed). */
+function needsCopy(blocks: readonly BlockId[], filled: number, count: number, blockSize: number, pool: BlockPool): boolean {
+  const first = Math.floor(filled / blockSize);
+  return count > 0 && first < blocks.length && !isWritable(blocks[first], pool);
+}
+
+/**
+ * Whether appending `count` tokens fits now: enough free blocks (appendCost), and for a
+ * copy-on-write, a free block that no copy of this step reads (src/kv/copyPlan.ts), counting
+ * out the held blocks that are free (prefix hits not yet retained) since retaining takes them.
+ */
+export function appendFits(blocks: readonly BlockId[], filled: number, count: number, blockSize: number, pool: BlockPool): boolean {
+  if (appendCost(blocks, filled, count, blockSize, pool) > pool.numFree) return false;
+  if (!needsCopy(blocks, filled, count, blockSize, pool)) return true;
+  let revived = 0;
+  for (const b of new Set(blocks)) if (pool.refCount(b) === 0 && !pool.isStepRead(b)) revived++;
+  return pool.numCopyDestinations - revived >= 1;
+}
+
 /**
  * Free blocks needed to append `count` tokens to a table holding `blocks` with `filled`
  * positions: fresh blocks, one more for copy-on-write, and one per held block that is now free
@@ -118,8 +140,7 @@ export function appendCost(
   pool: BlockPool,
 ): number {
   const fresh = Math.max(0, blocksFor(filled + count, blockSize) - blocks.length);
-  const first = Math.floor(filled / blockSize);
-  const copy = count > 0 && first < blocks.length && !isWritable(blocks[first], pool) ? 1 : 0;
+  const copy = needsCopy(blocks, filled, count, blockSize, pool) ? 1 : 0;
   let revived = 0;
   for (const b of blocks) if (pool.refCount(b) === 0) revived++;
   return fresh + copy + revived;

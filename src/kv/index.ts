@@ -6,3 +6,4 @@ export { type BlockHash, hashBlock, murmur3x86_128, saltDigest } from './hash.ts
 export { type BlockSnapshot, type BlockState, type KvStats, blockSnapshot, kvStats } from './KvAccounting.ts';
 export { KvCache, type KvCacheOptions } from './KvCache.ts';
 export { type CachedBlock, HashChain, PrefixCache, type PrefixCacheStats } from './PrefixCache.ts';
+export { copyPlanViolation } from './copyPlan.ts';

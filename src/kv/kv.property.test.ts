@@ -59,7 +59,13 @@ class Model {
     this.kv.pool.onEvict(() => seen.evictions++);
   }
 
+  /** One op is one step's planning: the copies it planned are then sealed (src/kv/copyPlan.ts). */
   apply(o: Op): void {
+    this.step(o);
+    this.kv.pool.endStep();
+  }
+
+  private step(o: Op): void {
     const n = this.seqs.length;
     switch (o.kind) {
       case 'add': return this.add(o.tokens);

@@ -123,3 +123,9 @@ export function topLogprobs(logprobs: Float32Array, n: number): { id: number; lo
     .slice(0, n)
     .map((id) => ({ id, logprob: logprobs[id] }));
 }
+
+/** Index of the first NaN or infinite value in a row of logits, or -1: such a row cannot be sampled. */
+export function firstNonFinite(row: Float32Array): number {
+  for (let i = 0; i < row.length; i++) if (!Number.isFinite(row[i])) return i;
+  return -1;
+}

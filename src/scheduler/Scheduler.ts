@@ -87,8 +87,23 @@ export class Scheduler<P = unknown> {
     return seq;
   }
 
+  /**
+   * Plans one step. Its copies satisfy src/kv/copyPlan.ts (a set: no block copied to twice, none
+   * both copied from and to): each destination is fresh from the free queue, and the pool never
+   * takes a block that a planned copy reads as a destination until the plan is sealed here
+   * (endStep). build() checks it.
+   */
   schedule(): StepPlan {
     if (this.inFlight) throw new Error('schedule() called twice: appendTokens() must follow each step');
+    try {
+      this.inFlight = this.plan();
+    } finally {
+      this.kv.pool.endStep();
+    }
+    return this.inFlight;
+  }
+
+  private plan(): StepPlan {
     const step = new StepBuilder(this.maxBatchTokens);
     const preempted: string[] = [];
     const order = [...this.running];
@@ -109,8 +124,7 @@ export class Scheduler<P = unknown> {
         this.waiting.shift();
       }
     }
-    this.inFlight = step.build(preempted);
-    return this.inFlight;
+    return step.build(preempted, this.kv.numBlocks);
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { ForwardBatch, SequenceChunk } from '../kv/batch.ts';
 import type { CopyPair } from '../kv/BlockTable.ts';
+import { copyPlanViolation } from '../kv/copyPlan.ts';
 import type { Sequence } from './Sequence.ts';
 
 /** A SequenceChunk (as the backends take it) that also says whose it is and what to do after. */
@@ -13,7 +14,10 @@ export interface ScheduledChunk extends SequenceChunk {
 export interface StepPlan {
   /** One chunk per scheduled sequence: decodes first, then prefill chunks. */
   chunks: ScheduledChunk[];
-  /** Copy-on-write block copies (src, dst), all layers, to run before the forward. */
+  /**
+   * Copy-on-write block copies (src, dst), all layers, to run before the forward: a set, as
+   * src/kv/copyPlan.ts defines (no block copied to twice, none both copied from and to).
+   */
   copies: CopyPair[];
   /** Sequences whose blocks were taken back this step; they wait to be recomputed. */
   preempted: string[];
@@ -69,7 +73,8 @@ export class StepBuilder {
     this.left += entry.chunk.tokens.length;
   }
 
-  build(preempted: string[]): StepPlan {
+  /** The plan; throws if its copies break src/kv/copyPlan.ts (a scheduler bug), before any backend runs them. */
+  build(preempted: string[], numBlocks: number): StepPlan {
     const chunks: ScheduledChunk[] = [];
     const copies: CopyPair[] = [];
     let numTokens = 0;
@@ -78,6 +83,8 @@ export class StepBuilder {
       copies.push(...c);
       numTokens += chunk.tokens.length;
     }
+    const broken = copyPlanViolation(copies, numBlocks);
+    if (broken) throw new Error(`the scheduler planned copies that break the copy-plan invariant: ${broken}`);
     return { chunks, copies, preempted, numTokens };
   }
 }

@@ -1,5 +1,5 @@
 import type { BlockId } from '../kv/BlockTable.ts';
-import { appendCost } from '../kv/BlockTable.ts';
+import { appendFits } from '../kv/BlockTable.ts';
 import type { KvCache } from '../kv/KvCache.ts';
 import type { Sequence } from './Sequence.ts';
 
@@ -25,5 +25,5 @@ export function planAdmission(seq: Sequence<unknown>, kv: KvCache, budget: numbe
   // A whole-prompt hit rewrites its last token into a copy of the last block; if that one extra
   // block does not fit, recomputing the whole last block needs none.
   if (hits.length * bs >= total) add(hits.slice(0, -1), (hits.length - 1) * bs);
-  return attempts.find((a) => appendCost(a.hits, a.computed, a.count, bs, kv.pool) <= kv.pool.numFree) ?? null;
+  return attempts.find((a) => appendFits(a.hits, a.computed, a.count, bs, kv.pool)) ?? null;
 }

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { blocksFor } from '../kv/batch.ts';
+import { copyPlanViolation } from '../kv/copyPlan.ts';
 import { FakePagedModel } from './testing/FakePagedModel.ts';
 import { type Job, runJobs } from './testing/workload.ts';
 
@@ -12,10 +13,22 @@ const job = fc.record({
   tail: fc.array(fc.integer({ min: 1, max: 999 }), { maxLength: 40 }),
   maxTokens: fc.integer({ min: 1, max: 24 }),
   at: fc.integer({ min: 0, max: 10 }),
+  // n > 1 forks after the first token; children start with the parent's token (temperature 0)
+  // or their own, so that forks, shared partial blocks and identical full blocks all occur.
+  n: fc.integer({ min: 1, max: 3 }),
+  sameFirst: fc.boolean(),
 });
 
+/** What each stream of a job must produce: the greedy output, a child from its own first token. */
+function expected(j: Job, streamId: string, first: number): number[] {
+  if (streamId === j.id) return FakePagedModel.greedy(j.prompt, j.maxTokens);
+  return [first, ...FakePagedModel.greedy([...j.prompt, first], j.maxTokens - 1)];
+}
+
 describe('Scheduler under random workloads', () => {
-  it('gives every request its greedy output, within budget, and frees everything', () => {
+  it('gives every stream its greedy output, plans only dependency-free copies, stays within budget, and frees everything', () => {
+    let copies = 0;
+    let preemptions = 0;
     fc.assert(
       fc.property(
         fc.array(job, { minLength: 1, maxLength: 8 }),
@@ -27,20 +40,37 @@ describe('Scheduler under random workloads', () => {
           const jobs: Job[] = specs.map((s, i) => {
             const stem = s.stem < 3 ? stems[s.stem].slice(0, s.stemLength) : [];
             const prompt = [...stem, ...s.tail];
-            return { id: `r${i}`, prompt: prompt.length > 0 ? prompt : [7], maxTokens: s.maxTokens, at: s.at };
+            const childToken = s.sameFirst ? undefined : (first: number, k: number) => (first + k) % 1000;
+            return { id: `r${i}`, prompt: prompt.length > 0 ? prompt : [7], maxTokens: s.maxTokens, at: s.at, n: s.n, childToken };
           });
           // The smallest pool that admits every request alone, plus a random margin.
           const numBlocks = Math.max(...jobs.map((j) => blocksFor(j.prompt.length + j.maxTokens - 1, blockSize))) + spareBlocks;
           const run = runJobs(jobs, { numBlocks, blockSize, maxBatchTokens, maxNumSeqs });
           for (const p of run.plans) {
             expect(p.numTokens).toBeLessThanOrEqual(maxBatchTokens);
-            expect(p.chunks.length).toBeLessThanOrEqual(maxNumSeqs);
+            // Admission keeps to maxNumSeqs; a fork then adds its children regardless.
+            expect(p.chunks.length).toBeLessThanOrEqual(maxNumSeqs * Math.max(...jobs.map((j) => j.n ?? 1)));
+            // The copy-plan invariant (src/kv/copyPlan.ts), which both backends rely on.
+            expect(copyPlanViolation(p.copies, numBlocks)).toBeNull();
+            copies += p.copies.length;
+            preemptions += p.preempted.length;
           }
-          for (const j of jobs) expect(run.outputs.get(j.id)).toEqual(FakePagedModel.greedy(j.prompt, j.maxTokens));
+          for (const j of jobs) {
+            const root = run.outputs.get(j.id)!;
+            expect(root).toEqual(expected(j, j.id, root[0]));
+            for (let k = 1; k < (j.n ?? 1); k++) {
+              const child = run.outputs.get(`${j.id}#${k}`)!;
+              expect(child[0]).toBe(j.childToken?.(root[0], k) ?? root[0]);
+              expect(child).toEqual(expected(j, `${j.id}#${k}`, child[0]));
+            }
+          }
           expect(run.scheduler.stats().blocksUsed).toBe(0);
         },
       ),
-      { numRuns: 300, seed: 4242 },
+      { numRuns: 10_000, seed: 4242 },
     );
+    // The workloads reach what the invariant is about: copies under preemption.
+    expect(copies).toBeGreaterThan(1000);
+    expect(preemptions).toBeGreaterThan(1000);
   });
 });

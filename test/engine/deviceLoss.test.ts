@@ -29,6 +29,30 @@ function within<T>(p: Promise<T>, ms: number): Promise<T> {
 
 const request = { prompt: storyPrompt(5, 12), max_tokens: 24, temperature: 0 };
 
+/**
+ * Dawn's GPU, whose devices report their loss `delayMs` late: as in Chrome, where a pending
+ * mapAsync rejects (a DOMException) before `device.lost` resolves.
+ */
+function lateLossGpu(delayMs: number): GPU {
+  const real = dawnGpu();
+  const passThrough = <T extends object>(target: T, own: Record<string, unknown>): T =>
+    new Proxy(target, {
+      get(t, key) {
+        if (typeof key === 'string' && key in own) return own[key];
+        const v = Reflect.get(t, key, t) as unknown;
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    });
+  const lateDevice = (device: GPUDevice) =>
+    passThrough(device, { lost: device.lost.then((info) => new Promise<GPUDeviceLostInfo>((resolve) => setTimeout(() => resolve(info), delayMs))) });
+  const lateAdapter = (adapter: GPUAdapter) =>
+    passThrough(adapter, { requestDevice: async (d?: GPUDeviceDescriptor) => lateDevice(await adapter.requestDevice(d)) });
+  return passThrough(real, { requestAdapter: async (o?: GPURequestAdapterOptions) => {
+    const adapter = await real.requestAdapter(o);
+    return adapter && lateAdapter(adapter);
+  } });
+}
+
 describe('a lost GPU device (Dawn, stories260K)', () => {
   it('fails the requests in flight with DeviceLostError, rebuilds, and serves the same greedy text again', async () => {
     const { engine, api, warnings } = await gpuEngine();
@@ -71,6 +95,29 @@ describe('a lost GPU device (Dawn, stories260K)', () => {
       expect(stats.kv.blocksUsed).toBe(0);
       expect(stats.requests.running + stats.requests.waiting).toBe(0);
       expect(warnings.some((w) => /recreating the device/.test(w))).toBe(true);
+    } finally {
+      engine.backend.dispose();
+    }
+  });
+
+  it('a loss reported after mapAsync has failed still ends the stream with DeviceLostError, and the next request succeeds', async () => {
+    const { engine, api } = await gpuEngine(lateLossGpu(300));
+    try {
+      const a = (await api.completions.create(request)).choices[0].text;
+      const stream = await api.completions.create({ ...request, stream: true });
+      let lost = false;
+      const consume = async () => {
+        for await (const chunk of stream) {
+          if (chunk.choices[0].text.length > 0 && !lost) {
+            lost = true;
+            (engine.backend as GpuBackend).gpu.device.destroy();
+          }
+        }
+      };
+      await expect(consume()).rejects.toThrow(DeviceLostError);
+      // The first request after the loss: it waits for the rebuild and gets the same text.
+      expect((await within(api.completions.create(request), 60_000)).choices[0].text).toBe(a);
+      expect(engine.stats().deviceLosses).toBe(1);
     } finally {
       engine.backend.dispose();
     }

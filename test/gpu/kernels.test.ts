@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { NON_FINITE_ID } from '../../src/engine/ForwardBackend.ts';
 import { matvec, rmsnorm } from '../../src/cpu/ops.ts';
 import { applyRope, ropeInvFreq } from '../../src/cpu/rope.ts';
 import { grid64 } from '../../src/gpu/grid.ts';
@@ -238,14 +239,16 @@ describe('silu_mul', () => {
 });
 
 describe('greedy rows of the sample kernel (temperature 0)', () => {
-  it.each([1, 4, 64])('pick the largest logit per row, ties to the lowest index, NaN never (%i lanes per row)', async (lanes) => {
+  it.each([1, 4, 64])('pick the largest logit per row, ties to the lowest index; a row with NaN or Inf gives NON_FINITE_ID (%i lanes per row)', async (lanes) => {
     const vocab = 300;
     const rand = prng(4);
-    const rows = [randomArray(rand, vocab), randomArray(rand, vocab), new Float32Array(vocab).fill(-Infinity), randomArray(rand, vocab)];
+    const rows = [randomArray(rand, vocab), randomArray(rand, vocab), new Float32Array(vocab).fill(-Infinity), randomArray(rand, vocab), randomArray(rand, vocab), randomArray(rand, vocab)];
     rows[1][7] = 5;
     rows[1][250] = 5; // a tie: index 7 wins
     rows[3][0] = NaN;
     rows[3][299] = 9;
+    rows[4][123] = Infinity;
+    rows[5][299] = NaN; // in the last lane's slice
     const logits = new Float32Array(rows.length * vocab);
     rows.forEach((r, i) => logits.set(r, i * vocab));
     const ids = empty(device, rows.length);
@@ -253,7 +256,7 @@ describe('greedy rows of the sample kernel (temperature 0)', () => {
     const greedy = new Float32Array(rows.length * 4).map((_, i) => (i % 4 === 2 ? 1 : 0)); // { temperature 0, top_k 0, top_p 1, u 0 }
     await dispatch(device, samplePipeline(device, vocab, lanes), [rowsUniform(device, rows.length), upload(device, logits), upload(device, greedy), ids], grid);
     const got = Array.from(await readU32(device, ids, rows.length));
-    expect(got).toEqual([argmax(rows[0]), 7, 0, 299]);
+    expect(got).toEqual([argmax(rows[0]), 7, NON_FINITE_ID, NON_FINITE_ID, NON_FINITE_ID, NON_FINITE_ID]);
   });
 });
 

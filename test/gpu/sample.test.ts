@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { NON_FINITE_ID } from '../../src/engine/ForwardBackend.ts';
 import { foldedGrid } from '../../src/gpu/grid.ts';
 import { samplePipeline } from '../../src/gpu/kernels.ts';
 import { dawnDevice } from '../../src/gpu/dawn.ts';
@@ -98,7 +99,7 @@ describe('sampling on the GPU (wgsl/sample.wgsl)', () => {
     expect(sampledDifferent).toBeGreaterThan(20); // the draws are not all the argmax
   });
 
-  it('gives the argmax at temperature 0 and for a row without finite weights, ties to the lowest index', async () => {
+  it('gives the argmax at temperature 0, ties to the lowest index, and NON_FINITE_ID for a row with NaN or Inf at any temperature', async () => {
     const vocab = 300;
     const a = new Float32Array(vocab).fill(-1);
     a[7] = 5;
@@ -114,7 +115,7 @@ describe('sampling on the GPU (wgsl/sample.wgsl)', () => {
         { temperature: 1, topK: 0, topP: 1, u: 0.5 },
         { temperature: 1, topK: 1, topP: 1, u: 0.9 }, // a tie at the threshold is kept whole
       ], lanes);
-      expect(got).toEqual([7, 0, 250]);
+      expect(got).toEqual([7, NON_FINITE_ID, 250]);
       expect(sampleWithU(a, { temperature: 1, topK: 1, topP: 1 }, 0.9)).toBe(250);
     }
   });

@@ -1,5 +1,5 @@
 import { Scheduler, type SchedulerOptions } from '../Scheduler.ts';
-import type { StepPlan } from '../StepPlan.ts';
+import type { SampledToken, StepPlan } from '../StepPlan.ts';
 import { FakePagedModel } from './FakePagedModel.ts';
 import { type DriveHooks, stepOnce } from './drive.ts';
 
@@ -26,6 +26,13 @@ export interface Job {
   maxTokens: number;
   /** Step at which the request arrives; 0 by default. */
   at?: number;
+  /**
+   * Streams (n > 1): after its first sampled token the job forks, as the engine does, into
+   * children `${id}#1`.. whose first token is `childToken(first, k)` (the parent's by default,
+   * as at temperature 0); each child's output is then its first token and the greedy rest.
+   */
+  n?: number;
+  childToken?: (first: number, k: number) => number;
 }
 
 export interface RunResult {
@@ -51,11 +58,27 @@ export function runJobs(jobs: readonly Job[], opts: Omit<SchedulerOptions, 'mode
     plans.push(plan);
     hooks.afterStep?.(plan, s);
   };
+  const byId = new Map(jobs.map((j) => [j.id, j]));
+  const forked = new Set<string>();
+  const beforeAppend = (plan: StepPlan, results: SampledToken[], s: number) => {
+    const out = [...results];
+    for (const r of results) {
+      const j = byId.get(r.seqId);
+      if (!j || (j.n ?? 1) === 1 || forked.has(j.id)) continue;
+      forked.add(j.id);
+      const children = scheduler.fork(j.id, j.n!, Array.from({ length: j.n! - 1 }, (_, k) => `${j.id}#${k + 1}`));
+      children.forEach((c, k) => {
+        seqs.set(c.id, c);
+        out.push({ seqId: c.id, token: j.childToken?.(r.token, k + 1) ?? r.token });
+      });
+    }
+    return hooks.beforeAppend ? hooks.beforeAppend(plan, out, s) : out;
+  };
   for (let step = 0; step <= last || scheduler.hasWork; step++) {
     if (step >= maxSteps) throw new Error(`still working after ${maxSteps} steps`);
     arrive(step);
     if (!scheduler.hasWork) continue;
-    const plan = stepOnce(scheduler, model, { ...hooks, afterStep }, step);
+    const plan = stepOnce(scheduler, model, { ...hooks, afterStep, beforeAppend }, step);
     if (plan.chunks.length === 0) throw new Error(`step ${step} scheduled nothing while work waits`);
   }
   const outputs = new Map<string, number[]>();

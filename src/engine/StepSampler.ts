@@ -1,0 +1,123 @@
+import type { TokenLogprob } from '../api/openai.ts';
+import { ComputeError } from '../errors.ts';
+import { Rng } from '../sampling/Rng.ts';
+import { firstNonFinite, logSoftmax, sample, topLogprobs } from '../sampling/sample.ts';
+import type { Scheduler } from '../scheduler/Scheduler.ts';
+import type { Sequence } from '../scheduler/Sequence.ts';
+import type { SampledToken, StepPlan } from '../scheduler/StepPlan.ts';
+import type { Tokenizer } from '../tokenizer/Tokenizer.ts';
+import type { EngineMeter } from './EngineMeter.ts';
+import { NON_FINITE_ID } from './ForwardBackend.ts';
+import { type Choice, Request } from './Request.ts';
+import type { StepOutput } from './runForward.ts';
+import { StopFilter } from './StopFilter.ts';
+import { typedError } from './typedError.ts';
+
+/** What the sampler needs of the engine. */
+export interface SamplerHost {
+  readonly tokenizer: Tokenizer;
+  readonly meter: EngineMeter;
+  readonly scheduler: Scheduler<Request>;
+  /** The request a live sequence belongs to, unless it was aborted or has finished. */
+  liveRequest(seqId: string): Request | undefined;
+  /** Ends one request with `error` and frees its blocks; the others go on. */
+  failRequest(request: Request, error: Error): void;
+}
+
+/** A new choice of `request`: its decoder (primed with the last context tokens), stop filter and Rng. */
+export function newChoice(tokenizer: Tokenizer, request: Request, index: number, seqId: string, context: readonly number[]): Choice {
+  const seed = request.params.sampling.seed;
+  return {
+    index,
+    seqId,
+    decoder: tokenizer.streamDecoder({ skipSpecial: true, context: context.slice(-4) }),
+    stop: new StopFilter(request.params.stop),
+    rng: new Rng(seed === null ? (Math.random() * 2 ** 32) >>> 0 : seed, seed === null ? 0 : index * 0x9e3779b9),
+    done: false,
+  };
+}
+
+/**
+ * The sampling half of a step: one token for each chunk that ends a sequence, the n > 1 fork,
+ * and the text streamed. Each request's work is its own: an exception in it (non-finite
+ * logits, a token the tokenizer cannot decode) ends that request with a typed error, never
+ * the others in the step.
+ */
+export class StepSampler {
+  constructor(private readonly host: SamplerHost) {}
+
+  sampleStep(plan: StepPlan, step: StepOutput): SampledToken[] {
+    const out: SampledToken[] = [];
+    plan.chunks.forEach((chunk, i) => {
+      if (!chunk.sample) return;
+      const seq = this.host.scheduler.get(chunk.seqId);
+      const request = this.host.liveRequest(chunk.seqId);
+      if (!seq || !request) return;
+      const mine: SampledToken[] = [];
+      try {
+        const row = step.rows?.[i] ?? null;
+        const id = step.ids?.[i];
+        if ((row && firstNonFinite(row) >= 0) || id === NON_FINITE_ID) {
+          throw new ComputeError('non-finite', `the model's logits after position ${chunk.startPos + chunk.tokens.length - 1} hold NaN or Inf (weights or activations beyond f32's range)`);
+        }
+        for (const target of this.targets(seq, request)) {
+          const token = this.sampleOne(target, request, row, id);
+          if (token !== null) mine.push({ seqId: target.id, token });
+        }
+      } catch (e) {
+        // Its tokens are dropped with it: appendTokens() ignores sequences that are gone.
+        this.host.failRequest(request, typedError(e));
+        return;
+      }
+      out.push(...mine);
+    });
+    return out;
+  }
+
+  /** The sequence, and on a request's first sampled step with n > 1, its new children. */
+  private targets(seq: Sequence<Request>, request: Request): Sequence<Request>[] {
+    if (request.forked || request.params.n <= 1) return [seq];
+    request.forked = true;
+    const n = request.params.n;
+    const children = this.host.scheduler.fork(seq.id, n, Array.from({ length: n - 1 }, (_, k) => `${request.id}/${k + 1}`));
+    children.forEach((child, k) => {
+      request.sequences.push(child);
+      request.choices.push(newChoice(this.host.tokenizer, request, k + 1, child.id, seq.tokens));
+    });
+    return [seq, ...children];
+  }
+
+  /** Samples and streams one token; null when the sequence ended here (EOS or a stop string). */
+  private sampleOne(seq: Sequence<Request>, request: Request, logits: Float32Array | null, argmax?: number): number | null {
+    const choice = request.choiceOf(seq.id)!;
+    const p = request.params;
+    const token = logits ? sample(logits, p.sampling, choice.rng, seq.tokens) : argmax!;
+    this.host.meter.generatedTokens++;
+    if (this.host.tokenizer.eosIds.includes(token)) {
+      request.finishChoice(choice, 'stop');
+      this.host.scheduler.finish(seq.id, 'stop');
+      return null;
+    }
+    const logprobs = p.topLogprobs === null || !logits ? null : [this.logprobOf(logits, token, p.topLogprobs)];
+    const stopped = request.emitText(choice, choice.decoder.push(token), logprobs);
+    const last = seq.numOutput + 1 >= seq.maxTokens;
+    if (stopped || last) {
+      request.finishChoice(choice, stopped ? 'stop' : 'length');
+      // The scheduler finishes 'length' itself when the token is appended.
+      if (stopped) {
+        this.host.scheduler.finish(seq.id, 'stop');
+        return null;
+      }
+    }
+    return token;
+  }
+
+  private logprobOf(logits: Float32Array, token: number, top: number): TokenLogprob {
+    const lp = logSoftmax(logits);
+    const entry = (id: number) => {
+      const text = this.host.tokenizer.decode([id]);
+      return { token: text, logprob: lp[id], bytes: [...new TextEncoder().encode(text)] };
+    };
+    return { ...entry(token), top_logprobs: topLogprobs(lp, top).map((t) => entry(t.id)) };
+  }
+}
