@@ -87,8 +87,9 @@ describe('engine in a Web Worker through Comlink, in headless Chromium', () => {
           }
         }
       })().then(() => null, describe);
+      const streamError = await streamed;
       const afterwards = await Promise.race([engine.kvMap().then(() => 'resolved', describe), new Promise((r) => setTimeout(() => r('pending'), 5000))]);
-      return { stream: await streamed, stats: await stats.then(() => null, describe), afterwards, chunks };
+      return { stream: streamError, stats: await stats.then(() => null, describe), afterwards, chunks };
     });
     const closed = { typed: true, name: 'EngineClosedError', reason: 'disposed' };
     expect(r).toEqual({ stream: closed, stats: closed, afterwards: closed, chunks: 3 });
