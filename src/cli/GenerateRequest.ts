@@ -6,6 +6,8 @@ export interface GenerateRequest {
   prompt: string;
   addBos: boolean;
   maxTokens: number;
+  /** Generate past end-of-sequence tokens (as reference runs that compare ids do). */
+  ignoreEos?: boolean;
   sampling: { [K in keyof SamplingParams]?: SamplingParams[K] | undefined };
 }
 

@@ -25,6 +25,7 @@ export async function generateCommand(argv: string[]): Promise<number> {
       seed: { type: 'string' },
       backend: { type: 'string', default: 'webgpu' },
       'no-bos': { type: 'boolean', default: false },
+      'ignore-eos': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
   });
@@ -32,6 +33,7 @@ export async function generateCommand(argv: string[]): Promise<number> {
     model: values.model ?? defaultModelPath(),
     prompt: values.prompt ?? '',
     addBos: !values['no-bos'],
+    ignoreEos: values['ignore-eos'],
     maxTokens: number('max-tokens', values['max-tokens'])!,
     sampling: {
       temperature: number('temperature', values.temperature),

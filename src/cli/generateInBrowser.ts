@@ -1,5 +1,5 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Plugin } from 'vite';
 import { reviveError } from '../api/errorTransfer.ts';
 import { launchChromium } from '../browser/chromium.ts';
@@ -60,8 +60,12 @@ function ownDepsCache(): Plugin {
  */
 export async function generateInBrowser(req: GenerateRequest, onText?: (text: string) => void): Promise<GenerateResult & { adapter: string }> {
   const remote = /^(https?:\/\/|hf:)/i.test(req.model);
-  const folder = remote ? null : resolve(req.model);
-  if (folder && !existsSync(join(folder, 'config.json'))) throw new ModelFormatError('config.json', `not found in folder ${folder}`);
+  const local = remote ? null : resolve(req.model);
+  // A local .gguf file is served from its folder, like a Hugging Face folder's files.
+  const ggufFile = local && /\.gguf$/i.test(local) ? basename(local) : null;
+  const folder = local && ggufFile ? dirname(local) : local;
+  if (folder && ggufFile && !existsSync(local!)) throw new ModelFormatError(ggufFile, `not found in folder ${folder}`);
+  if (folder && !ggufFile && !existsSync(join(folder, 'config.json'))) throw new ModelFormatError('config.json', `not found in folder ${folder}`);
   const { url, server } = await startDevServer({ plugins: [ownDepsCache(), ...(folder ? [serveFolder(folder)] : [])] });
   try {
     const chromium = await launchChromium();
@@ -79,7 +83,8 @@ export async function generateInBrowser(req: GenerateRequest, onText?: (text: st
       } catch (e) {
         throw new Error(`the generate page did not start in Chromium (${(e as Error).message})${pageErrors.length ? `: ${pageErrors.join('; ')}` : ''}`);
       }
-      const pageReq: GenerateRequest = { ...req, model: folder ? MODEL_ROUTE.slice(0, -1) : req.model };
+      const served = ggufFile ? MODEL_ROUTE + encodeURIComponent(ggufFile) : MODEL_ROUTE.slice(0, -1);
+      const pageReq: GenerateRequest = { ...req, model: folder ? served : req.model };
       const outcome: PageOutcome = await page.evaluate((r) => (window as unknown as GeneratePageWindow).folioGenerate(r), pageReq);
       if (!outcome.ok) throw reviveError(outcome.error);
       return { ...outcome.result, adapter: outcome.adapter };

@@ -23,7 +23,9 @@ export async function generateWith(model: LoadedModel, makeBackend: BackendFacto
   const params = samplingParams(req.sampling);
   const { weights, tokenizerJson, tokenizerConfig } = model;
   const tokenizer = Tokenizer.fromJson(tokenizerJson, tokenizerConfig, { modelVocabSize: weights.config.vocabSize });
-  const promptIds = tokenizer.encode(req.prompt, { addBos: req.addBos });
+  // --no-bos: none; otherwise the tokenizer's own rule (a tokenizer.json's post-processor, a GGUF's
+  // add_bos_token), so that a model trained without BOS (Qwen2) gets none.
+  const promptIds = tokenizer.encode(req.prompt, req.addBos ? {} : { addBos: false });
   // A model needs at least one token to condition on.
   if (promptIds.length === 0) promptIds.push(tokenizer.bosId ?? 0);
   const total = promptIds.length + req.maxTokens;
@@ -43,7 +45,7 @@ export async function generateWith(model: LoadedModel, makeBackend: BackendFacto
     while (generatedIds.length < req.maxTokens) {
       const [logits] = await backend.forward({ chunks: [{ tokens: chunk, startPos, blockTable }], logits: 'last' });
       const next = sample(logits, params, rng, [...promptIds, ...generatedIds]);
-      if (eos.has(next)) break;
+      if (eos.has(next) && !req.ignoreEos) break;
       generatedIds.push(next);
       await onText?.(stream.push(next));
       startPos += chunk.length;

@@ -1,11 +1,11 @@
 import { CpuBackend } from '../cpu/CpuBackend.ts';
-import { loadModel } from '../model/loadModel.ts';
+import { loadAnyModel } from '../gguf/loadAnyModel.ts';
 import { openSource } from '../model/ModelSource.ts';
 import { generateWith } from './generateLoop.ts';
 import type { GenerateRequest, GenerateResult } from './GenerateRequest.ts';
 
 /** One sequence on the reference CPU backend, in Node: the oracle path of the CLI. */
 export async function generateOnCpu(req: GenerateRequest, onText?: (text: string) => void): Promise<GenerateResult> {
-  const model = await loadModel(await openSource(req.model));
+  const model = await loadAnyModel(await openSource(req.model));
   return generateWith(model, (weights, opts) => new CpuBackend(weights, opts), req, onText);
 }

@@ -3,7 +3,7 @@
 // it streams through window.folioCliText (a Playwright binding into Node).
 import { serializeError } from '../api/errorTransfer.ts';
 import { GpuBackend } from '../gpu/GpuBackend.ts';
-import { loadModel } from '../model/loadModel.ts';
+import { loadAnyModel } from '../gguf/loadAnyModel.ts';
 import { openSource } from '../model/ModelSource.ts';
 import { generateWith } from './generateLoop.ts';
 import type { GenerateRequest, GenerateResult } from './GenerateRequest.ts';
@@ -23,7 +23,7 @@ const w = window as unknown as GeneratePageWindow;
 w.folioGenerate = async (req) => {
   try {
     const spec = /^hf:/.test(req.model) ? req.model : new URL(req.model, location.href).href;
-    const model = await loadModel(await openSource(spec));
+    const model = await loadAnyModel(await openSource(spec));
     let adapter = '';
     const result = await generateWith(
       model,

@@ -1,8 +1,8 @@
 import { CpuBackend } from '../cpu/CpuBackend.ts';
 import { DeviceLostError, TokenizerError } from '../errors.ts';
 import { type KvSizeOptions, planKvCache } from '../kv/KvPlan.ts';
+import { loadAnyModel } from '../gguf/loadAnyModel.ts';
 import type { LoadProgress } from '../model/loadModel.ts';
-import { loadModel } from '../model/loadModel.ts';
 import type { ModelSource } from '../model/ModelSource.ts';
 import type { ModelWeights } from '../model/weights.ts';
 import { Tokenizer } from '../tokenizer/Tokenizer.ts';
@@ -30,7 +30,7 @@ export interface LoadEngineOptions {
 
 /** Loads a model and builds an engine on the chosen backend. */
 export async function loadEngine(opts: LoadEngineOptions): Promise<Engine> {
-  const { weights, tokenizerJson, tokenizerConfig } = await loadModel(opts.source, { onProgress: opts.onProgress });
+  const { weights, tokenizerJson, tokenizerConfig } = await loadAnyModel(opts.source, { onProgress: opts.onProgress });
   // The same class as the CLI's for the same folder: a tokenizer problem, whichever way the model came.
   if (!tokenizerJson) throw new TokenizerError(`${opts.source.describe()} has no tokenizer.json`);
   const tokenizer = Tokenizer.fromJson(tokenizerJson, tokenizerConfig, { eosIds: weights.config.eosTokenIds, modelVocabSize: weights.config.vocabSize });
@@ -68,7 +68,7 @@ export async function loadEngine(opts: LoadEngineOptions): Promise<Engine> {
  */
 function gpuRebuilder(source: ModelSource, fingerprint: string, create: (w: ModelWeights) => Promise<ForwardBackend>): () => Promise<ForwardBackend> {
   return async () => {
-    const { weights } = await loadModel(source);
+    const { weights } = await loadAnyModel(source);
     if (weights.fingerprint !== fingerprint) throw new DeviceLostError(`${source.describe()} changed since it was loaded`);
     return create(weights);
   };

@@ -10,7 +10,23 @@ export interface ModelSource {
   fetchJson(name: string): Promise<unknown>;
   /** Whether the file exists, without reading it. */
   has?(name: string): Promise<boolean>;
+  /** Set when the model is one GGUF file among this source's files (its name); unset for a Hugging Face model. */
+  readonly ggufFile?: string;
 }
+
+/** `source`, read as the single GGUF file `file` within it. */
+export function ggufSource(source: ModelSource, file: string): ModelSource {
+  checkFileName(file);
+  return {
+    describe: () => `${source.describe()}, file ${file}`,
+    fetchFile: (name) => source.fetchFile(name),
+    fetchJson: (name) => source.fetchJson(name),
+    ...(source.has ? { has: (name: string) => source.has!(name) } : {}),
+    ggufFile: file,
+  };
+}
+
+const GGUF_FILE = /\.gguf$/i;
 
 /**
  * Refuses names that could leave the model's folder or URL prefix: shard names come from
@@ -148,8 +164,11 @@ export interface OpenSourceOptions {
  * - `https://huggingface.co/org/name` (optionally `/tree/{revision}`): the same;
  * - any other http(s) URL: a prefix the files sit under (e.g. `.../org/name/resolve/main`);
  * - anything else: a local folder (Node only; loaded lazily so browser bundles never pull in node:fs).
+ * A spec ending in `.gguf` names one GGUF file: `hf:org/name@revision/file.gguf` (or without
+ * `@revision`), a URL, or a local path; the source is its folder, with `ggufFile` set.
  */
 export async function openSource(spec: string, opts: OpenSourceOptions = {}): Promise<ModelSource> {
+  if (GGUF_FILE.test(spec.replace(/[?#].*$/, ''))) return openGgufFile(spec, opts);
   if (spec.startsWith('hf:')) {
     const [repo, revision] = spec.slice(3).replace(/^\/+/, '').split('@');
     return UrlSource.huggingFace(repo, { revision: revision || undefined, endpoint: opts.hfEndpoint });
@@ -157,6 +176,23 @@ export async function openSource(spec: string, opts: OpenSourceOptions = {}): Pr
   if (/^https?:\/\//i.test(spec)) return urlSource(spec, opts);
   const { FolderSource } = await import('./FolderSource.ts');
   return new FolderSource(spec);
+}
+
+async function openGgufFile(spec: string, opts: OpenSourceOptions): Promise<ModelSource> {
+  if (spec.startsWith('hf:')) {
+    // org/name@revision/file.gguf: the revision is what follows '@' in the second segment
+    const [org, nameAndRevision = '', ...file] = spec.slice(3).replace(/^\/+/, '').split('/');
+    const [name, revision] = nameAndRevision.split('@');
+    return ggufSource(UrlSource.huggingFace(`${org}/${name}`, { revision: revision || undefined, endpoint: opts.hfEndpoint }), file.join('/'));
+  }
+  if (/^https?:\/\//i.test(spec)) {
+    const url = new URL(spec);
+    const cut = url.pathname.lastIndexOf('/');
+    return ggufSource(new UrlSource(`${url.origin}${url.pathname.slice(0, cut)}`), decodeURIComponent(url.pathname.slice(cut + 1)));
+  }
+  const cut = Math.max(spec.lastIndexOf('/'), spec.lastIndexOf('\\'));
+  const { FolderSource } = await import('./FolderSource.ts');
+  return ggufSource(new FolderSource(cut < 0 ? '.' : spec.slice(0, cut) || '/'), spec.slice(cut + 1));
 }
 
 function urlSource(spec: string, opts: OpenSourceOptions): UrlSource {
