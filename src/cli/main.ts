@@ -7,10 +7,12 @@ const USAGE = `folio — an in-tab LLM runtime, from the command line
   folio convert --checkpoint <model.bin> --tokenizer <tokenizer.bin> --out <dir>
       convert a llama2.c checkpoint to a Hugging Face model folder
 
-  folio generate [--model <dir|url>] --prompt "..." [--max-tokens N]
+  folio generate [--model <dir|url|file.gguf>] --prompt "..." [--max-tokens N]
                  [--temperature T] [--top-p P] [--top-k K] [--seed S]
-                 [--backend webgpu|cpu] [--no-bos] [--json]
+                 [--backend webgpu|cpu] [--no-bos] [--ignore-eos] [--json]
       generate text; --json prints {prompt_ids, generated_ids, text, completion}.
+      --model also takes a GGUF file, URL or hf:org/name@rev/file.gguf;
+      --ignore-eos generates all --max-tokens tokens (as reference runs do).
       webgpu (the default) runs in headless Chromium (/usr/bin/chromium, or FOLIO_CHROMIUM);
       cpu runs the reference forward pass in Node
 `;

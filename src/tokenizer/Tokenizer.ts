@@ -5,6 +5,7 @@ import { boundBpeCache } from './boundBpeCache.ts';
 import { keepByteOrderMarks } from './keepByteOrderMarks.ts';
 import { formatPlainChat, type ChatMessage, type ChatTemplateOptions } from './chat.ts';
 import { StreamDecoder } from './StreamDecoder.ts';
+import { withStringMerges } from './pairMerges.ts';
 
 export interface EncodeOptions {
   /**
@@ -65,7 +66,7 @@ export class Tokenizer {
     const Class = AutoTokenizer.TOKENIZER_CLASS_MAPPING[className] ?? PreTrainedTokenizer;
     let hf: PreTrainedTokenizer;
     try {
-      hf = new Class(tokenizerJson, tokenizerConfig);
+      hf = new Class(withStringMerges(tokenizerJson), tokenizerConfig);
     } catch (e) {
       throw new TokenizerError(`cannot build the tokenizer from tokenizer.json: ${(e as Error).message}`);
     }

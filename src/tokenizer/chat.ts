@@ -1,12 +1,20 @@
 /** One turn of a conversation, OpenAI-style. */
 export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant' | (string & {});
+  role: 'system' | 'developer' | 'user' | 'assistant' | (string & {});
   content: string;
 }
 
 export interface ChatTemplateOptions {
   /** End with the cue for the assistant's reply. */
   addGenerationPrompt?: boolean;
+}
+
+/**
+ * The role a chat template is given. `developer` is OpenAI's newer name for `system` (o1 and
+ * later); models' chat templates only know `system`, and some raise on any other role.
+ */
+export function templateRole(role: string): string {
+  return role === 'developer' ? 'system' : role;
 }
 
 /**
@@ -17,7 +25,7 @@ export interface ChatTemplateOptions {
 export const PLAIN_CHAT_FORMAT = 'System: ...\nUser: ...\nAssistant: ...\nAssistant:';
 
 export function formatPlainChat(messages: readonly ChatMessage[], options: ChatTemplateOptions = {}): string {
-  const lines = messages.map((m) => `${capitalise(m.role)}: ${m.content}`);
+  const lines = messages.map((m) => `${capitalise(templateRole(m.role))}: ${m.content}`);
   if (options.addGenerationPrompt) lines.push('Assistant:');
   return lines.join('\n');
 }
