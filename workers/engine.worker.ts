@@ -5,10 +5,11 @@ import * as Comlink from 'comlink';
 import { installErrorTransfer } from '../src/api/errorTransfer.ts';
 import type { Engine } from '../src/engine/Engine.ts';
 import { packEvents } from '../src/api/eventTransfer.ts';
+import { OverallProgress } from '../src/api/loadProgress.ts';
 import { holdLock } from '../src/api/workerLock.ts';
 import type { EngineEvent, WireSink } from '../src/engine/events.ts';
 import { loadEngine } from '../src/engine/loadEngine.ts';
-import type { LoadedInfo, LoadEvent, WorkerApi, WorkerLoadOptions } from '../src/engine/WorkerApi.ts';
+import type { LoadedInfo, LoadEvent, LoadStep, WorkerApi, WorkerLoadOptions } from '../src/engine/WorkerApi.ts';
 import { FolioError } from '../src/errors.ts';
 import type { ModelSource } from '../src/model/ModelSource.ts';
 import { UrlSource } from '../src/model/ModelSource.ts';
@@ -46,7 +47,9 @@ function ready(): Engine {
 const api: WorkerApi = {
   holdLock,
   async load(opts: WorkerLoadOptions, onProgress?: (p: LoadEvent) => void): Promise<LoadedInfo> {
-    const report = onProgress && ((p: LoadEvent) => void onProgress(p));
+    // Each step also carries the load's overall fraction and a line of text.
+    const overall = new OverallProgress();
+    const report = onProgress && ((p: LoadStep) => void onProgress(overall.update(p)));
     const cacheOpts = opts.cache === false ? null : (opts.cache ?? {});
     const s = cacheOpts ? openStores(opts) : null;
     const warnings: string[] = [];
@@ -83,6 +86,8 @@ const api: WorkerApi = {
       await cached.commit(engine.fingerprint);
       if (cached.warning && !warnings.includes(cached.warning)) warnings.unshift(cached.warning);
     }
+    // Awaited: the page has every progress event, the last at 1, before createEngine resolves.
+    await onProgress?.(overall.ready(`Ready: ${engine.modelName()} on ${engine.backend.name === 'webgpu' ? 'WebGPU' : 'the CPU'}`));
     return {
       backend: engine.backend.name,
       adapter: engine.stats().adapter,

@@ -2,9 +2,11 @@ import type { EngineHandle } from '../engine/events.ts';
 import { AbortError } from '../errors.ts';
 import { abortable } from './abortable.ts';
 import { EventStream } from './EventStream.ts';
+import { legacyLogprobs, type PlacedLogprob } from './legacyLogprobs.ts';
+import { checkModel } from './modelName.ts';
 import type {
-  ChatCompletion, ChatCompletionChunk, ChatCompletionCreateParams, Completion, CompletionChunk,
-  CompletionCreateParams, FinishReason, RequestOptions, TokenLogprob, Usage,
+  ChatCompletion, ChatCompletionChunk, ChatCompletionCreateParams, ChatLogprobs, Completion, CompletionChunk,
+  CompletionCreateParams, CompletionFinishReason, RequestOptions, SamplingRequest, TokenLogprob, Usage,
 } from './openai.ts';
 
 let counter = 0;
@@ -12,9 +14,15 @@ const newId = (prefix: string) => `${prefix}-${Date.now().toString(36)}${(counte
 
 interface Choice {
   text: string;
-  finish: FinishReason | null;
-  logprobs: TokenLogprob[] | null;
+  finish: CompletionFinishReason | null;
+  /** Each token's logprobs with the length of the choice's text before it (legacy text_offset). */
+  logprobs: PlacedLogprob[] | null;
 }
+
+const chatLogprobs = (lps: readonly TokenLogprob[] | null): ChatLogprobs | null => (lps ? { content: [...lps], refusal: null } : null);
+
+/** A delta's logprobs, placed at `offset`: the characters of the choice's text before the delta. */
+const placed = (lps: readonly TokenLogprob[], offset: number): PlacedLogprob[] => lps.map((logprob) => ({ logprob, offset }));
 
 async function start(engine: EngineHandle, params: object, opts?: RequestOptions): Promise<EventStream> {
   const signal = opts?.signal;
@@ -34,8 +42,9 @@ async function collect(stream: EventStream, n: number): Promise<{ choices: Choic
   const choices: Choice[] = Array.from({ length: n }, () => ({ text: '', finish: null, logprobs: null }));
   for await (const ev of stream) {
     if (ev.type === 'delta') {
-      choices[ev.choice].text += ev.text;
-      if (ev.logprobs) (choices[ev.choice].logprobs ??= []).push(...ev.logprobs);
+      const c = choices[ev.choice];
+      if (ev.logprobs) (c.logprobs ??= []).push(...placed(ev.logprobs, c.text.length));
+      c.text += ev.text;
     } else if (ev.type === 'finish') {
       choices[ev.choice].finish = ev.reason;
     } else if (ev.type === 'done') {
@@ -52,20 +61,23 @@ interface Base {
 }
 
 /**
- * The part both OpenAI APIs share: start the request, then either stream chunks shaped by
- * `chunk`, or gather the choices and shape the whole response with `whole`.
+ * The part both OpenAI APIs share: check `model`, start the request, then either stream
+ * chunks shaped by `chunk`, or gather the choices and shape the whole response with `whole`.
  */
 async function run<Whole, Chunk>(
   engine: EngineHandle,
-  params: { stream?: boolean; n?: number },
+  params: SamplingRequest,
   opts: RequestOptions | undefined,
   idPrefix: string,
   whole: (base: Base, choices: Choice[], usage: Usage) => Whole,
-  chunks: (stream: EventStream, base: Base) => AsyncIterable<Chunk>,
+  chunks: (stream: EventStream, base: Base, includeUsage: boolean) => AsyncIterable<Chunk>,
 ): Promise<Whole | AsyncIterable<Chunk>> {
+  if (opts?.signal?.aborted) throw new AbortError();
+  const model = await abortable(Promise.resolve(engine.modelName()), opts?.signal);
+  checkModel(params.model, model);
   const stream = await start(engine, params, opts);
-  const base = { id: newId(idPrefix), created: Math.floor(Date.now() / 1000), model: await engine.modelName() };
-  if (params.stream) return chunks(stream, base);
+  const base = { id: newId(idPrefix), created: Math.floor(Date.now() / 1000), model };
+  if (params.stream) return chunks(stream, base, params.stream_options?.include_usage === true);
   const { choices, usage } = await collect(stream, params.n ?? 1);
   return whole(base, choices, usage);
 }
@@ -75,7 +87,7 @@ export class ChatCompletions {
   constructor(private readonly engine: EngineHandle) {}
 
   create(params: ChatCompletionCreateParams & { stream: true }, opts?: RequestOptions): Promise<AsyncIterable<ChatCompletionChunk>>;
-  create(params: ChatCompletionCreateParams & { stream?: false }, opts?: RequestOptions): Promise<ChatCompletion>;
+  create(params: ChatCompletionCreateParams & { stream?: false | null }, opts?: RequestOptions): Promise<ChatCompletion>;
   create(params: ChatCompletionCreateParams, opts?: RequestOptions): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>>;
   create(params: ChatCompletionCreateParams, opts?: RequestOptions): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>> {
     return run(this.engine, params, opts, 'chatcmpl', (base, choices, usage): ChatCompletion => ({
@@ -83,29 +95,32 @@ export class ChatCompletions {
       object: 'chat.completion',
       choices: choices.map((c, index) => ({
         index,
-        message: { role: 'assistant', content: c.text },
+        message: { role: 'assistant', content: c.text, refusal: null },
         finish_reason: c.finish ?? 'stop',
-        logprobs: c.logprobs ? { content: c.logprobs } : null,
+        logprobs: chatLogprobs(c.logprobs?.map((p) => p.logprob) ?? null),
       })),
       usage,
     }), chatChunks);
   }
 }
 
-async function* chatChunks(stream: EventStream, base: Base): AsyncIterable<ChatCompletionChunk> {
+/**
+ * OpenAI's stream: with include_usage, every chunk carries `usage: null` and one last chunk
+ * with empty `choices` carries the usage; without it, no chunk has a usage.
+ */
+async function* chatChunks(stream: EventStream, base: Base, includeUsage: boolean): AsyncIterable<ChatCompletionChunk> {
   const started = new Set<number>();
+  const usage = includeUsage ? { usage: null } : {};
   for await (const ev of stream) {
-    const chunk: ChatCompletionChunk = { ...base, object: 'chat.completion.chunk', choices: [] };
     if (ev.type === 'delta') {
       const delta = started.has(ev.choice) ? { content: ev.text } : { role: 'assistant' as const, content: ev.text };
       started.add(ev.choice);
-      chunk.choices.push({ index: ev.choice, delta, finish_reason: null, logprobs: ev.logprobs ? { content: ev.logprobs } : null });
+      yield { ...base, object: 'chat.completion.chunk', choices: [{ index: ev.choice, delta, finish_reason: null, logprobs: chatLogprobs(ev.logprobs) }], ...usage };
     } else if (ev.type === 'finish') {
-      chunk.choices.push({ index: ev.choice, delta: {}, finish_reason: ev.reason, logprobs: null });
-    } else if (ev.type === 'done') {
-      chunk.usage = ev.usage;
+      yield { ...base, object: 'chat.completion.chunk', choices: [{ index: ev.choice, delta: {}, finish_reason: ev.reason, logprobs: null }], ...usage };
+    } else if (ev.type === 'done' && includeUsage) {
+      yield { ...base, object: 'chat.completion.chunk', choices: [], usage: ev.usage };
     }
-    yield chunk;
   }
 }
 
@@ -114,26 +129,34 @@ export class TextCompletions {
   constructor(private readonly engine: EngineHandle) {}
 
   create(params: CompletionCreateParams & { stream: true }, opts?: RequestOptions): Promise<AsyncIterable<CompletionChunk>>;
-  create(params: CompletionCreateParams & { stream?: false }, opts?: RequestOptions): Promise<Completion>;
+  create(params: CompletionCreateParams & { stream?: false | null }, opts?: RequestOptions): Promise<Completion>;
   create(params: CompletionCreateParams, opts?: RequestOptions): Promise<Completion | AsyncIterable<CompletionChunk>>;
   create(params: CompletionCreateParams, opts?: RequestOptions): Promise<Completion | AsyncIterable<CompletionChunk>> {
+    const promptChars = typeof params.prompt === 'string' ? params.prompt.length : 0;
     return run(this.engine, params, opts, 'cmpl', (base, choices, usage): Completion => ({
       ...base,
       object: 'text_completion',
       choices: choices.map((c, index) => ({
-        index, text: c.text, finish_reason: c.finish ?? 'stop', logprobs: c.logprobs ? { content: c.logprobs } : null,
+        index, text: c.text, finish_reason: c.finish ?? 'stop', logprobs: c.logprobs ? legacyLogprobs(c.logprobs, promptChars) : null,
       })),
       usage,
-    }), textChunks);
+    }), (stream, base, includeUsage) => textChunks(stream, base, includeUsage, promptChars));
   }
 }
 
-async function* textChunks(stream: EventStream, base: Base): AsyncIterable<CompletionChunk> {
+/** As chatChunks, except that chunks before the usage chunk have no `usage` key (OpenAI's Completion type has no null usage). */
+async function* textChunks(stream: EventStream, base: Base, includeUsage: boolean, promptChars: number): AsyncIterable<CompletionChunk> {
+  const length = new Map<number, number>();
   for await (const ev of stream) {
-    const chunk: CompletionChunk = { ...base, object: 'text_completion', choices: [] };
-    if (ev.type === 'delta') chunk.choices.push({ index: ev.choice, text: ev.text, finish_reason: null, logprobs: ev.logprobs ? { content: ev.logprobs } : null });
-    else if (ev.type === 'finish') chunk.choices.push({ index: ev.choice, text: '', finish_reason: ev.reason, logprobs: null });
-    else if (ev.type === 'done') chunk.usage = ev.usage;
-    yield chunk;
+    if (ev.type === 'delta') {
+      const offset = length.get(ev.choice) ?? 0;
+      length.set(ev.choice, offset + ev.text.length);
+      const logprobs = ev.logprobs ? legacyLogprobs(placed(ev.logprobs, offset), promptChars) : null;
+      yield { ...base, object: 'text_completion', choices: [{ index: ev.choice, text: ev.text, finish_reason: null, logprobs }] };
+    } else if (ev.type === 'finish') {
+      yield { ...base, object: 'text_completion', choices: [{ index: ev.choice, text: '', finish_reason: ev.reason, logprobs: null }] };
+    } else if (ev.type === 'done' && includeUsage) {
+      yield { ...base, object: 'text_completion', choices: [], usage: ev.usage };
+    }
   }
 }

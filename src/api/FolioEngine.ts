@@ -1,7 +1,8 @@
 import type { PinResult } from '../engine/Engine.ts';
 import type { BlockCell, CacheHandle, EngineHandle, EngineStats } from '../engine/events.ts';
 import { EngineClosedError, FolioError } from '../errors.ts';
-import type { ChatMessage } from './openai.ts';
+import { chatMessages } from './chatMessages.ts';
+import type { ChatMessageParam } from './openai.ts';
 import { ChatCompletions, TextCompletions } from './Completions.ts';
 import { guardHandle } from './guardHandle.ts';
 import { Lifetime } from './Lifetime.ts';
@@ -40,11 +41,12 @@ export class FolioEngine {
   /**
    * Declares a shared prompt prefix (a system prompt, as text or messages): computes its KV
    * if needed and persists its full blocks in IndexedDB, so that after a reload a prompt
-   * starting with it prefills only the rest.
+   * starting with it prefills only the rest. Messages are read as a request's are (a
+   * `developer` message is a system one), so that the pinned tokens are the request's.
    */
-  async pinPrefix(input: string | ChatMessage[]): Promise<PinResult> {
+  async pinPrefix(input: string | ChatMessageParam[]): Promise<PinResult> {
     if (!this.handle.pinPrefix) throw new FolioError('INVALID_PARAMS', 'this engine cannot pin prefixes');
-    return this.handle.pinPrefix(input);
+    return this.handle.pinPrefix(typeof input === 'string' ? input : chatMessages(input));
   }
 
   /** Resolves when prefix blocks queued for IndexedDB are written. */

@@ -1,9 +1,28 @@
 /**
  * The OpenAI-compatible shapes of Folio's API (chat.completions and completions), with
- * Folio's extensions marked. Pages written against OpenAI's SDK types read these as-is.
+ * Folio's extensions marked. Pages written against OpenAI's SDK types read these as-is:
+ * test/api/openaiTypes.test.ts checks that OpenAI's own types (the `openai` package) accept
+ * Folio's responses and chunks, and that Folio accepts OpenAI's requests in the subset it runs.
+ * Every optional parameter also takes `null`, as OpenAI's types send it.
  */
-export type Role = 'system' | 'user' | 'assistant';
 
+/** `developer` is OpenAI's newer name for `system`: chat templates see it as `system`. */
+export type Role = 'system' | 'developer' | 'user' | 'assistant';
+
+/** A text part of a message's content; other part types (images, audio, files) are refused by name. */
+export interface TextContentPart {
+  type: 'text';
+  text: string;
+}
+
+/** A message as a request may give it. */
+export interface ChatMessageParam {
+  role: Role;
+  /** A string, or text parts, which are joined without a separator. */
+  content: string | TextContentPart[];
+}
+
+/** A message with its content as one string (what the engine renders, and a page may keep). */
 export interface ChatMessage {
   role: Role;
   content: string;
@@ -11,46 +30,88 @@ export interface ChatMessage {
 
 /** Parameters shared by chat and text completions. */
 export interface SamplingRequest {
-  n?: number;
-  max_tokens?: number;
-  temperature?: number;
-  top_p?: number;
+  n?: number | null;
+  max_tokens?: number | null;
+  /** OpenAI's newer name for max_tokens; giving both with different values is an error. */
+  max_completion_tokens?: number | null;
+  temperature?: number | null;
+  top_p?: number | null;
   /** Folio extension: keep only the k most likely tokens. */
-  top_k?: number;
-  /** Folio extension: > 1 discourages repeating tokens. */
-  repetition_penalty?: number;
-  seed?: number;
-  stop?: string | string[];
-  logprobs?: boolean;
-  top_logprobs?: number;
-  stream?: boolean;
-  /** Include `usage` in the last chunk of a stream (Folio always does; accepted for compatibility). */
-  stream_options?: { include_usage?: boolean };
+  top_k?: number | null;
+  /** Folio extension: > 1 discourages repeating tokens (CTRL-style: divides positive logits). */
+  repetition_penalty?: number | null;
+  /** In [-2, 2]: subtracted from a token's logit once per time this choice generated it. */
+  frequency_penalty?: number | null;
+  /** In [-2, 2]: subtracted from a token's logit once this choice has generated it. */
+  presence_penalty?: number | null;
+  /** Token id (as a string key) to a bias in [-100, 100] added to its logit; -100 bans the token. */
+  logit_bias?: Record<string, number> | null;
+  seed?: number | null;
+  stop?: string | string[] | null;
+  stream?: boolean | null;
+  /** Only with `stream: true`. */
+  stream_options?: StreamOptions | null;
   /** Folio extension: whether to prepend the model's BOS token to a raw prompt (default true). */
-  add_bos?: boolean;
+  add_bos?: boolean | null;
+  /** Checked against the loaded model when given (see README); a response names the loaded model. */
+  model?: string | null;
+  /** Accepted and unused, as by OpenAI: an end-user id for abuse monitoring. */
+  user?: string;
+}
+
+export interface StreamOptions {
+  /** Stream one more chunk at the end: empty `choices` and the request's `usage`. */
+  include_usage?: boolean | null;
+  /** Accepted with no effect: it pads network chunks against length side channels, and Folio's never leave the page. */
+  include_obfuscation?: boolean | null;
 }
 
 export interface ChatCompletionCreateParams extends SamplingRequest {
-  messages: ChatMessage[];
-  model?: string;
+  messages: ChatMessageParam[];
+  logprobs?: boolean | null;
+  /** 0 to 20 alternatives per token; needs `logprobs: true`. */
+  top_logprobs?: number | null;
 }
 
 export interface CompletionCreateParams extends SamplingRequest {
   prompt: string;
-  model?: string;
+  /** OpenAI's legacy form: 0 to 5 alternatives per token, with the chosen token's logprob. */
+  logprobs?: number | null;
 }
 
 export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-export type FinishReason = 'stop' | 'length' | 'abort';
+/** Why a choice ended, as responses and chunks say it. */
+export type CompletionFinishReason = 'stop' | 'length';
+
+/** A choice's end as a page may record it: `abort` when the page stopped the stream itself. */
+export type FinishReason = CompletionFinishReason | 'abort';
 
 export interface TokenLogprob {
   token: string;
   logprob: number;
   bytes: number[];
   top_logprobs: { token: string; logprob: number; bytes: number[] }[];
+}
+
+/** Chat logprobs; Folio's models never refuse, so `refusal` is always null. */
+export interface ChatLogprobs {
+  content: TokenLogprob[];
+  refusal: null;
+}
+
+/**
+ * Text-completion logprobs in OpenAI's legacy shape: per generated token its text, logprob,
+ * the `logprobs` most likely alternatives (plus the chosen token, so up to logprobs + 1
+ * entries), and its character offset counted from the start of the prompt.
+ */
+export interface LegacyLogprobs {
+  tokens: string[];
+  token_logprobs: number[];
+  top_logprobs: Record<string, number>[];
+  text_offset: number[];
 }
 
 export interface Usage {
@@ -67,9 +128,9 @@ export interface ChatCompletion {
   model: string;
   choices: {
     index: number;
-    message: { role: 'assistant'; content: string };
-    finish_reason: FinishReason;
-    logprobs: { content: TokenLogprob[] } | null;
+    message: { role: 'assistant'; content: string; refusal: null };
+    finish_reason: CompletionFinishReason;
+    logprobs: ChatLogprobs | null;
   }[];
   usage: Usage;
 }
@@ -82,11 +143,14 @@ export interface ChatCompletionChunk {
   choices: {
     index: number;
     delta: { role?: 'assistant'; content?: string };
-    finish_reason: FinishReason | null;
-    logprobs: { content: TokenLogprob[] } | null;
+    finish_reason: CompletionFinishReason | null;
+    logprobs: ChatLogprobs | null;
   }[];
-  /** Present on the last chunk only. */
-  usage?: Usage;
+  /**
+   * Only with `stream_options.include_usage`: the usage on one last chunk with empty
+   * `choices`, and null on every chunk before it (OpenAI's behaviour). Absent otherwise.
+   */
+  usage?: Usage | null;
 }
 
 export interface Completion {
@@ -94,7 +158,7 @@ export interface Completion {
   object: 'text_completion';
   created: number;
   model: string;
-  choices: { index: number; text: string; finish_reason: FinishReason; logprobs: { content: TokenLogprob[] } | null }[];
+  choices: { index: number; text: string; finish_reason: CompletionFinishReason; logprobs: LegacyLogprobs | null }[];
   usage: Usage;
 }
 
@@ -103,6 +167,10 @@ export interface CompletionChunk {
   object: 'text_completion';
   created: number;
   model: string;
-  choices: { index: number; text: string; finish_reason: FinishReason | null; logprobs: { content: TokenLogprob[] } | null }[];
+  choices: { index: number; text: string; finish_reason: CompletionFinishReason | null; logprobs: LegacyLogprobs | null }[];
+  /**
+   * Only with `stream_options.include_usage`, on one last chunk with empty `choices`. Absent
+   * from the chunks before it: OpenAI's types for a text completion have no null usage.
+   */
   usage?: Usage;
 }

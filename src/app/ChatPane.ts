@@ -198,7 +198,7 @@ export class ChatPane {
       const sampling = this.host.sampling();
       const opts = { signal: controller.signal };
       if (mode === 'story') {
-        const stream = await engine.completions.create({ prompt: text, stream: true, ...sampling }, opts);
+        const stream = await engine.completions.create({ prompt: text, stream: true, stream_options: { include_usage: true }, ...sampling }, opts);
         for await (const chunk of stream) {
           for (const c of chunk.choices) {
             onText(c.text);
@@ -209,7 +209,7 @@ export class ChatPane {
       } else {
         this.history.push({ role: 'user', content: text });
         const messages: ChatMessage[] = this.system ? [{ role: 'system', content: this.system }, ...this.history] : [...this.history];
-        const stream = await engine.chat.completions.create({ messages, stream: true, ...sampling }, opts);
+        const stream = await engine.chat.completions.create({ messages, stream: true, stream_options: { include_usage: true }, ...sampling }, opts);
         for await (const chunk of stream) {
           for (const c of chunk.choices) {
             onText(c.delta.content ?? '');

@@ -119,7 +119,7 @@ export class Engine {
    * restored from IndexedDB, so that admission hits them.
    */
   async generate(raw: unknown, sink: EventSink): Promise<string> {
-    const params = parseRequest(raw);
+    const params = parseRequest(raw, { vocabSize: this.backend.config.vocabSize });
     const prompt = this.encode('messages' in params.prompt ? params.prompt.messages : params.prompt.text, true, 'messages' in params.prompt || params.prompt.addBos);
     const context = this.backend.config.maxPositions;
     const maxTokens = params.maxTokens ?? context - prompt.length;

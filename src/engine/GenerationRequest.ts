@@ -1,5 +1,9 @@
+import { chatMessages } from '../api/chatMessages.ts';
 import type { ChatMessage, SamplingRequest } from '../api/openai.ts';
+import { isBool, isInt, isNum, isRecord, isSafeInt, isString, optional, required } from '../api/paramChecks.ts';
 import { InvalidParamsError } from '../errors.ts';
+import { type LogitBias, parseLogitBias } from '../sampling/logitBias.ts';
+import { type Penalties, penalties } from '../sampling/penalties.ts';
 import { samplingParams, type SamplingParams } from '../sampling/SamplingParams.ts';
 
 /** A request as the engine runs it: validated, defaults filled in, not yet tokenized. */
@@ -10,85 +14,96 @@ export interface GenerationRequest {
   /** null: up to the end of the context. */
   maxTokens: number | null;
   sampling: SamplingParams;
+  /** OpenAI's frequency and presence penalties, over each choice's generated tokens. */
+  penalties: Penalties;
+  /** Added to the logits before sampling; null: none. */
+  logitBias: LogitBias | null;
   stop: string[];
   /** null: no logprobs; k >= 0: the chosen token's logprob and the k best alternatives. */
   topLogprobs: number | null;
 }
 
+/** What the loaded model bounds: without it, token ids in `logit_bias` are not range-checked. */
+export interface RequestLimits {
+  /** Rows of the model's logits. */
+  vocabSize?: number;
+}
+
 const KNOWN = new Set([
-  'messages', 'prompt', 'model', 'n', 'max_tokens', 'temperature', 'top_p', 'top_k', 'repetition_penalty',
-  'seed', 'stop', 'logprobs', 'top_logprobs', 'stream', 'stream_options', 'add_bos', 'user',
+  'messages', 'prompt', 'model', 'n', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'top_k',
+  'repetition_penalty', 'frequency_penalty', 'presence_penalty', 'logit_bias', 'seed', 'stop', 'logprobs',
+  'top_logprobs', 'stream', 'stream_options', 'add_bos', 'user',
 ]);
 
-/**
- * A value as a message shows it: JSON would print NaN and Infinity as `null`, undefined as
- * nothing, and throw on a BigInt.
- */
-export function shown(v: unknown): string {
-  if (typeof v === 'number' || typeof v === 'undefined' || typeof v === 'symbol' || typeof v === 'function') return String(v);
-  if (typeof v === 'bigint') return `${v}n`;
-  try {
-    return JSON.stringify(v) ?? String(v);
-  } catch {
-    return Object.prototype.toString.call(v);
+/** max_tokens, or its newer name max_completion_tokens; both only when they agree. */
+function maxTokensOf(p: Record<string, unknown>): number | null {
+  const legacy = optional(p, 'max_tokens', isInt, 'an integer >= 1');
+  const newer = optional(p, 'max_completion_tokens', isInt, 'an integer >= 1');
+  if (legacy !== undefined && newer !== undefined && legacy !== newer) {
+    throw new InvalidParamsError('max_completion_tokens', `is ${newer} but max_tokens is ${legacy}: give one of them (max_completion_tokens is the newer name)`);
   }
+  const max = newer ?? legacy ?? null;
+  if (max !== null && max < 1) throw new InvalidParamsError(newer !== undefined ? 'max_completion_tokens' : 'max_tokens', `must be >= 1, got ${max}`);
+  return max;
 }
 
-function optional<T>(p: Record<string, unknown>, key: string, ok: (v: unknown) => v is T, want: string): T | undefined {
-  const v = p[key];
-  if (v === undefined || v === null) return undefined;
-  if (!ok(v)) throw new InvalidParamsError(key, `must be ${want}, got ${shown(v)}`);
-  return v;
-}
-
-function required<T>(p: Record<string, unknown>, key: string, ok: (v: unknown) => v is T, want: string): T {
-  const v = p[key];
-  if (!ok(v)) throw new InvalidParamsError(key, `must be ${want}, got ${shown(v)}`);
-  return v;
-}
-
-const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
-/** Seeds must be exact: past 2^53 neighbouring integers are the same double. */
-const isSafeInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
-const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
-const isString = (v: unknown): v is string => typeof v === 'string';
-
-function messages(v: unknown): ChatMessage[] {
-  if (!Array.isArray(v) || v.length === 0) throw new InvalidParamsError('messages', 'must be a non-empty array of {role, content}');
-  return v.map((m, i) => {
-    const r = m as Record<string, unknown>;
-    if (typeof m !== 'object' || m === null || !['system', 'user', 'assistant'].includes(r.role as string)) {
-      throw new InvalidParamsError(`messages[${i}].role`, `must be system, user or assistant, got ${shown(r?.role)}`);
-    }
-    if (typeof r.content !== 'string') throw new InvalidParamsError(`messages[${i}].content`, `must be a string, got ${shown(r.content)}`);
-    return { role: r.role as ChatMessage['role'], content: r.content };
-  });
-}
-
-/**
- * Turns OpenAI-style parameters into a GenerationRequest, refusing every bad value with an
- * InvalidParamsError that names the parameter. Nothing is allocated before this passes.
- */
-export function parseRequest(raw: unknown): GenerationRequest {
-  if (typeof raw !== 'object' || raw === null) throw new InvalidParamsError('params', 'must be an object');
-  const p = raw as Record<string, unknown> & SamplingRequest;
-  for (const key of Object.keys(p)) if (!KNOWN.has(key)) throw new InvalidParamsError(key, 'is not a known parameter');
-  const n = optional(p, 'n', isInt, 'an integer >= 1') ?? 1;
-  if (n < 1 || n > 64) throw new InvalidParamsError('n', `must be between 1 and 64, got ${n}`);
-  const maxTokens = optional(p, 'max_tokens', isInt, 'an integer >= 1') ?? null;
-  if (maxTokens !== null && maxTokens < 1) throw new InvalidParamsError('max_tokens', `must be >= 1, got ${maxTokens}`);
-  const stopRaw = p.stop;
+function stopOf(stopRaw: unknown): string[] {
   let stop: string[] = [];
   if (typeof stopRaw === 'string') stop = [stopRaw];
   else if (Array.isArray(stopRaw) && stopRaw.every(isString)) stop = stopRaw;
   else if (stopRaw !== undefined && stopRaw !== null) throw new InvalidParamsError('stop', 'must be a string or an array of strings');
   if (stop.some((s) => s.length === 0)) throw new InvalidParamsError('stop', 'must not contain an empty string');
+  return stop;
+}
+
+/**
+ * Logprobs as each API asks: chat takes `logprobs: true` and `top_logprobs` (0 to 20), text
+ * completions OpenAI's legacy `logprobs: <k>` (0 to 5).
+ */
+function topLogprobsOf(p: Record<string, unknown>, chat: boolean): number | null {
+  if (!chat) {
+    if (p.top_logprobs !== undefined && p.top_logprobs !== null) throw new InvalidParamsError('top_logprobs', 'is a chat parameter: text completions take logprobs: <k> (0 to 5)');
+    const k = optional(p, 'logprobs', isInt, 'an integer from 0 to 5');
+    if (k !== undefined && (k < 0 || k > 5)) throw new InvalidParamsError('logprobs', `must be from 0 to 5, got ${k}`);
+    return k ?? null;
+  }
   const logprobs = optional(p, 'logprobs', isBool, 'a boolean') ?? false;
   const top = optional(p, 'top_logprobs', isInt, 'an integer from 0 to 20');
   if (top !== undefined && (top < 0 || top > 20)) throw new InvalidParamsError('top_logprobs', `must be from 0 to 20, got ${top}`);
   if (top !== undefined && !logprobs) throw new InvalidParamsError('top_logprobs', 'needs logprobs: true');
-  optional(p, 'stream', isBool, 'a boolean');
+  return logprobs ? (top ?? 0) : null;
+}
+
+/** stream_options is only for streams (as OpenAI refuses it otherwise); its keys are booleans. */
+function checkStreamOptions(p: Record<string, unknown>, stream: boolean): void {
+  const o = p.stream_options;
+  if (o === undefined || o === null) return;
+  if (!stream) throw new InvalidParamsError('stream_options', 'is only allowed with stream: true');
+  if (!isRecord(o)) throw new InvalidParamsError('stream_options', 'must be an object');
+  for (const key of Object.keys(o)) {
+    if (key !== 'include_usage' && key !== 'include_obfuscation') throw new InvalidParamsError(`stream_options.${key}`, 'is not a known option');
+    optional(o, key, isBool, 'a boolean');
+  }
+}
+
+/**
+ * Turns OpenAI-style parameters into a GenerationRequest, refusing every bad value with an
+ * InvalidParamsError that names the parameter. Nothing is allocated before this passes.
+ * `model` is only type-checked here: the API layer (src/api/modelName.ts) matches it to the model.
+ */
+export function parseRequest(raw: unknown, limits: RequestLimits = {}): GenerationRequest {
+  if (typeof raw !== 'object' || raw === null) throw new InvalidParamsError('params', 'must be an object');
+  const p = raw as Record<string, unknown> & SamplingRequest;
+  for (const key of Object.keys(p)) if (!KNOWN.has(key)) throw new InvalidParamsError(key, 'is not a known parameter');
+  const n = optional(p, 'n', isInt, 'an integer >= 1') ?? 1;
+  if (n < 1 || n > 64) throw new InvalidParamsError('n', `must be between 1 and 64, got ${n}`);
+  const maxTokens = maxTokensOf(p);
+  const stop = stopOf(p.stop);
+  const hasMessages = p.messages !== undefined;
+  if (hasMessages === (p.prompt !== undefined)) throw new InvalidParamsError('messages', 'give either messages (chat) or prompt (text), not both');
+  const topLogprobs = topLogprobsOf(p, hasMessages);
+  checkStreamOptions(p, optional(p, 'stream', isBool, 'a boolean') ?? false);
+  optional(p, 'model', isString, 'a string');
   const sampling = samplingParams({
     temperature: optional(p, 'temperature', isNum, 'a number'),
     topP: optional(p, 'top_p', isNum, 'a number'),
@@ -96,11 +111,11 @@ export function parseRequest(raw: unknown): GenerationRequest {
     repetitionPenalty: optional(p, 'repetition_penalty', isNum, 'a number'),
     seed: optional(p, 'seed', isSafeInt, 'an integer from -(2^53 - 1) to 2^53 - 1'),
   });
-  const hasMessages = p.messages !== undefined;
-  if (hasMessages === (p.prompt !== undefined)) throw new InvalidParamsError('messages', 'give either messages (chat) or prompt (text), not both');
+  const penalty = penalties(optional(p, 'frequency_penalty', isNum, 'a number'), optional(p, 'presence_penalty', isNum, 'a number'));
+  const logitBias = parseLogitBias(p.logit_bias, limits.vocabSize);
   // A null prompt is refused by name, not read as "no prompt".
   const prompt = hasMessages
-    ? { messages: messages(p.messages) }
+    ? { messages: chatMessages(p.messages) }
     : { text: required(p, 'prompt', isString, 'a string'), addBos: optional(p, 'add_bos', isBool, 'a boolean') ?? true };
-  return { prompt, n, maxTokens, sampling, stop, topLogprobs: logprobs ? (top ?? 0) : null };
+  return { prompt, n, maxTokens, sampling, penalties: penalty, logitBias, stop, topLogprobs };
 }

@@ -1,5 +1,7 @@
 import type { TokenLogprob } from '../api/openai.ts';
 import { ComputeError } from '../errors.ts';
+import { applyLogitBias } from '../sampling/logitBias.ts';
+import { applyPenalties } from '../sampling/penalties.ts';
 import { Rng } from '../sampling/Rng.ts';
 import { firstNonFinite, logSoftmax, sample, topLogprobs } from '../sampling/sample.ts';
 import type { Scheduler } from '../scheduler/Scheduler.ts';
@@ -91,7 +93,10 @@ export class StepSampler {
   private sampleOne(seq: Sequence<Request>, request: Request, logits: Float32Array | null, argmax?: number): number | null {
     const choice = request.choiceOf(seq.id)!;
     const p = request.params;
-    const token = logits ? sample(logits, p.sampling, choice.rng, seq.tokens) : argmax!;
+    // OpenAI's penalties count this choice's own output; a bias of -100 is -Infinity, so these
+    // apply after the non-finite check, to the row that is sampled (logprobs stay the model's).
+    const row = logits && applyLogitBias(applyPenalties(logits, seq.outputTokens, p.penalties), p.logitBias);
+    const token = row ? sample(row, p.sampling, choice.rng, seq.tokens) : argmax!;
     this.host.meter.generatedTokens++;
     if (this.host.tokenizer.eosIds.includes(token)) {
       request.finishChoice(choice, 'stop');

@@ -24,10 +24,11 @@ export interface CacheOptions {
 }
 
 /**
- * Load progress: the loader's file events (file, filesDone, filesTotal), and the weight
- * cache's byte events, which add bytes and whether they came from IndexedDB.
+ * One step of a load as the worker sees it: the loader's file events (file, filesDone,
+ * filesTotal), and the weight cache's byte events, which add bytes and whether they came
+ * from IndexedDB.
  */
-export interface LoadEvent extends LoadProgress {
+export interface LoadStep extends LoadProgress {
   bytesLoaded?: number;
   bytesTotal?: number;
   /** Bytes over all files so far. */
@@ -35,6 +36,14 @@ export interface LoadEvent extends LoadProgress {
   fromCache?: boolean;
   /** Caching stopped (a full quota) or a cached file was bad; the load goes on. */
   warning?: string;
+}
+
+/** Load progress as createEngine's onProgress gets it: a step, and the load as a whole. */
+export interface LoadEvent extends LoadStep {
+  /** The whole load from 0 to 1 (the weights by bytes to 0.9, then building the engine); 1 once ready. */
+  progress: number;
+  /** What is happening, in a line, for a status bar. */
+  text: string;
 }
 
 /** What the UI thread sends to load a model in the worker (structured-clonable). */

@@ -1,4 +1,4 @@
-import type { ChatMessage, FinishReason, TokenLogprob, Usage } from '../api/openai.ts';
+import type { ChatMessage, CompletionFinishReason, TokenLogprob, Usage } from '../api/openai.ts';
 import type { CachedModel } from '../storage/cacheAdmin.ts';
 import type { SerializedError } from '../api/errorTransfer.ts';
 import type { PinResult } from './Engine.ts';
@@ -6,7 +6,7 @@ import type { PinResult } from './Engine.ts';
 /** What the engine streams to a request's sink, in order; `done` (or `error`) comes last. */
 export type EngineEvent =
   | { type: 'delta'; choice: number; text: string; logprobs: TokenLogprob[] | null }
-  | { type: 'finish'; choice: number; reason: FinishReason }
+  | { type: 'finish'; choice: number; reason: CompletionFinishReason }
   | { type: 'done'; usage: Usage }
   | { type: 'error'; error: Error };
 

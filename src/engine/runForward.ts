@@ -1,5 +1,6 @@
 import { forwardBatchOf, type StepPlan } from '../scheduler/StepPlan.ts';
 import type { DeviceSampleRow, ForwardBackend } from './ForwardBackend.ts';
+import { hasPenalties } from '../sampling/penalties.ts';
 import type { Request } from './Request.ts';
 
 /** A step's result: whole logits rows, or ids drawn on the device (argmax or forwardSample). */
@@ -21,10 +22,16 @@ export async function runForward(backend: ForwardBackend, plan: StepPlan, reques
   return { rows: await backend.forward(batch) };
 }
 
+/** Penalties and biases change the logits on the host (src/sampling/penalties.ts, logitBias.ts). */
+function adjustsLogits(request: Request): boolean {
+  const p = request.params;
+  return p.sampling.repetitionPenalty !== 1 || hasPenalties(p.penalties) || p.logitBias !== null;
+}
+
 /** Greedy without penalties or logprobs: the device's argmax is all the step needs. */
 function isGreedy(request: Request): boolean {
   const p = request.params;
-  return p.sampling.temperature === 0 && p.sampling.repetitionPenalty === 1 && p.topLogprobs === null;
+  return p.sampling.temperature === 0 && !adjustsLogits(request) && p.topLogprobs === null;
 }
 
 /**
@@ -39,7 +46,7 @@ function deviceSampleRows(plan: StepPlan, requestOf: (seqId: string) => Request 
     const request = chunk.sample ? requestOf(chunk.seqId) : undefined;
     if (!request) continue;
     const p = request.params;
-    if (p.sampling.repetitionPenalty !== 1 || p.topLogprobs !== null || (!request.forked && p.n > 1)) return null;
+    if (adjustsLogits(request) || p.topLogprobs !== null || (!request.forked && p.n > 1)) return null;
     const s = p.sampling;
     // Drawn only once the whole step is known to go to the device: a step that falls back to
     // logits must leave every Rng untouched.
