@@ -12,7 +12,7 @@ import { loadEngine } from '../src/engine/loadEngine.ts';
 import type { LoadedInfo, LoadEvent, LoadStep, WorkerApi, WorkerLoadOptions } from '../src/engine/WorkerApi.ts';
 import { FolioError } from '../src/errors.ts';
 import type { ModelSource } from '../src/model/ModelSource.ts';
-import { UrlSource } from '../src/model/ModelSource.ts';
+import { ggufSource, ggufUrl, UrlSource } from '../src/model/ModelSource.ts';
 import { deleteCachedModel, listCachedModels } from '../src/storage/cacheAdmin.ts';
 import { CachedSource } from '../src/storage/CachedSource.ts';
 import { idbStore, type KeyValueStore, withQuota } from '../src/storage/KeyValueStore.ts';
@@ -54,16 +54,19 @@ const api: WorkerApi = {
     const s = cacheOpts ? openStores(opts) : null;
     const warnings: string[] = [];
     if (cacheOpts && !s) warnings.push('IndexedDB is unavailable: nothing is cached');
-    const url = new UrlSource(opts.modelUrl);
+    // A GGUF file is one file of its folder: the folder is what is fetched from, the file what is read.
+    const gguf = ggufUrl(opts.modelUrl);
+    const url = new UrlSource(gguf?.folder ?? opts.modelUrl);
     const cached =
       s && cacheOpts?.weights !== false
         ? new CachedSource(url, {
             store: s.weights,
             chunkBytes: cacheOpts?.chunkBytes,
+            modelKey: opts.modelUrl.replace(/\/+$/, ''),
             onProgress: (p) => report?.({ file: p.file, filesDone: p.filesDone, filesTotal: p.filesTotal, bytesLoaded: p.bytesLoaded, bytesTotal: p.bytesTotal, totalBytesLoaded: p.totalBytesLoaded, fromCache: p.fromCache, ...(p.warning ? { warning: p.warning } : {}) }),
           })
         : null;
-    const source: ModelSource = cached ?? url;
+    const source: ModelSource = gguf ? ggufSource(cached ?? url, gguf.file) : (cached ?? url);
     const prefixStore = s && cacheOpts?.prefix !== false ? s.kv : undefined;
     const onWarning = (m: string) => {
       if (!warnings.includes(m)) warnings.push(m);

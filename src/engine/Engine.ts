@@ -120,7 +120,7 @@ export class Engine {
    */
   async generate(raw: unknown, sink: EventSink): Promise<string> {
     const params = parseRequest(raw, { vocabSize: this.backend.config.vocabSize });
-    const prompt = this.encode('messages' in params.prompt ? params.prompt.messages : params.prompt.text, true, 'messages' in params.prompt || params.prompt.addBos);
+    const prompt = this.encode('messages' in params.prompt ? params.prompt.messages : params.prompt.text, true, 'messages' in params.prompt ? undefined : params.prompt.addBos);
     const context = this.backend.config.maxPositions;
     const maxTokens = params.maxTokens ?? context - prompt.length;
     if (prompt.length + maxTokens > context || maxTokens < 1) throw new ContextLengthError(prompt.length, params.maxTokens ?? 0, context);
@@ -136,7 +136,7 @@ export class Engine {
    * A prompt's ids: chat messages through the model's template (with the assistant's turn
    * opened when `generation`), or raw text; never empty, since a model needs a token to start.
    */
-  private encode(input: string | ChatMessage[], generation: boolean, addBos: boolean): number[] {
+  private encode(input: string | ChatMessage[], generation: boolean, addBos: boolean | undefined): number[] {
     const ids = typeof input === 'string' ? this.tokenizer.encode(input, { addBos }) : this.tokenizer.encodeChat(input, { addGenerationPrompt: generation });
     if (ids.length === 0) ids.push(this.tokenizer.bosId ?? 0);
     return ids;
@@ -159,7 +159,7 @@ export class Engine {
    * restores it from IndexedDB) and persists its full blocks. Resolves once they are stored.
    */
   async pinPrefix(input: string | ChatMessage[]): Promise<PinResult> {
-    const prompt = this.encode(input, false, true);
+    const prompt = this.encode(input, false, undefined);
     const context = this.backend.config.maxPositions;
     if (prompt.length >= context) throw new ContextLengthError(prompt.length, 1, context);
     await this.recovery.ready();

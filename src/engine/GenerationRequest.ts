@@ -9,7 +9,8 @@ import { samplingParams, type SamplingParams } from '../sampling/SamplingParams.
 /** A request as the engine runs it: validated, defaults filled in, not yet tokenized. */
 export interface GenerationRequest {
   /** Either a raw prompt or chat messages to render with the model's chat template. */
-  prompt: { text: string; addBos: boolean } | { messages: ChatMessage[] };
+  /** `addBos` undefined: the tokenizer's own rule (its post-processor, as Hugging Face encodes). */
+  prompt: { text: string; addBos: boolean | undefined } | { messages: ChatMessage[] };
   n: number;
   /** null: up to the end of the context. */
   maxTokens: number | null;
@@ -116,6 +117,6 @@ export function parseRequest(raw: unknown, limits: RequestLimits = {}): Generati
   // A null prompt is refused by name, not read as "no prompt".
   const prompt = hasMessages
     ? { messages: chatMessages(p.messages) }
-    : { text: required(p, 'prompt', isString, 'a string'), addBos: optional(p, 'add_bos', isBool, 'a boolean') ?? true };
+    : { text: required(p, 'prompt', isString, 'a string'), addBos: optional(p, 'add_bos', isBool, 'a boolean') };
   return { prompt, n, maxTokens, sampling, penalties: penalty, logitBias, stop, topLogprobs };
 }

@@ -28,6 +28,15 @@ export function ggufSource(source: ModelSource, file: string): ModelSource {
 
 const GGUF_FILE = /\.gguf$/i;
 
+/** An http(s) URL of one GGUF file, as its folder's URL and the file's name; null for any other spec. */
+export function ggufUrl(spec: string): { folder: string; file: string } | null {
+  if (!/^https?:\/\//i.test(spec)) return null;
+  const url = new URL(spec);
+  if (!GGUF_FILE.test(url.pathname)) return null;
+  const cut = url.pathname.lastIndexOf('/');
+  return { folder: `${url.origin}${url.pathname.slice(0, cut)}`, file: decodeURIComponent(url.pathname.slice(cut + 1)) };
+}
+
 /**
  * Refuses names that could leave the model's folder or URL prefix: shard names come from
  * an index file, which is data we did not write.
@@ -185,11 +194,8 @@ async function openGgufFile(spec: string, opts: OpenSourceOptions): Promise<Mode
     const [name, revision] = nameAndRevision.split('@');
     return ggufSource(UrlSource.huggingFace(`${org}/${name}`, { revision: revision || undefined, endpoint: opts.hfEndpoint }), file.join('/'));
   }
-  if (/^https?:\/\//i.test(spec)) {
-    const url = new URL(spec);
-    const cut = url.pathname.lastIndexOf('/');
-    return ggufSource(new UrlSource(`${url.origin}${url.pathname.slice(0, cut)}`), decodeURIComponent(url.pathname.slice(cut + 1)));
-  }
+  const remote = ggufUrl(spec);
+  if (remote) return ggufSource(new UrlSource(remote.folder), remote.file);
   const cut = Math.max(spec.lastIndexOf('/'), spec.lastIndexOf('\\'));
   const { FolderSource } = await import('./FolderSource.ts');
   return ggufSource(new FolderSource(cut < 0 ? '.' : spec.slice(0, cut) || '/'), spec.slice(cut + 1));

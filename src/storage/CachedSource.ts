@@ -15,6 +15,8 @@ export interface CachedSourceOptions {
   attempts?: number;
   onProgress?: (p: DownloadProgress) => void;
   fetchImpl?: typeof fetch;
+  /** The key the model is kept under; the source's URL by default (a GGUF file's own URL, so that files sharing a folder stay apart). */
+  modelKey?: string;
 }
 
 /**
@@ -39,7 +41,7 @@ export class CachedSource implements ModelSource {
     readonly inner: UrlSource,
     opts: CachedSourceOptions,
   ) {
-    this.model = inner.baseUrl;
+    this.model = opts.modelKey ?? inner.baseUrl;
     this.cache = new ModelCache(opts.store, this.model, (warning) => {
       this.warning = warning;
       this.progress.warn(warning);
