@@ -24,6 +24,13 @@ function copyModels(): Plugin {
   };
 }
 
+/**
+ * For tree-shaking: @huggingface/gguf imports a few constants from @huggingface/tasks' index,
+ * whose modules are pure though its package.json does not say so; without this a worker
+ * carries all of that package (about 220 KB).
+ */
+export const hasSideEffects = (id: string): boolean => !/[\\/]node_modules[\\/]@huggingface[\\/]tasks[\\/]/.test(id);
+
 export default defineConfig(({ command }) => ({
   // Relative asset URLs: the build works from any folder of a static server.
   base: command === 'build' ? './' : '/',
@@ -40,11 +47,11 @@ export default defineConfig(({ command }) => ({
   plugins: [copyModels()],
   // A multi-page app: unknown paths are 404s, not index.html (model files are probed by name).
   appType: 'mpa',
-  worker: { format: 'es' },
+  worker: { format: 'es', rolldownOptions: { treeshake: { moduleSideEffects: hasSideEffects } } },
   optimizeDeps: {
     // Pre-bundle every dependency at start-up: one discovered later (say, first imported inside
     // the worker) makes the dev server re-optimize and reload the page in the middle of a run.
-    include: ['comlink', 'idb-keyval', '@noble/hashes/sha2.js', '@xenova/transformers/src/tokenizers.js'],
+    include: ['comlink', 'idb-keyval', '@noble/hashes/sha2.js', '@xenova/transformers/src/tokenizers.js', '@huggingface/gguf'],
     entries: ['index.html', 'test/browser/*.html', 'src/cli/*.html', 'workers/*.ts'],
   },
   server: { fs: { strict: false } },

@@ -2,6 +2,7 @@ import { cpSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, defineConfig, type Plugin } from 'vite';
+import { hasSideEffects } from './vite.config.ts';
 
 const ROOT = fileURLToPath(new URL('.', import.meta.url));
 
@@ -58,7 +59,7 @@ function workerSource(): Plugin {
           target: 'es2022',
           minify: true,
           // Not lib mode, which leaves an ES module's whitespace unminified.
-          rolldownOptions: { input: resolve(ROOT, 'workers/engine.worker.ts'), output: { format: 'es', codeSplitting: false } },
+          rolldownOptions: { input: resolve(ROOT, 'workers/engine.worker.ts'), output: { format: 'es', codeSplitting: false }, treeshake: { moduleSideEffects: hasSideEffects } },
         },
       });
       const chunks = (Array.isArray(out) ? out : [out]).flatMap((o) => ('output' in o ? o.output : [])).filter((c) => c.type === 'chunk');
