@@ -5,17 +5,8 @@ import { parseConfig } from '../../src/model/config.ts';
 import { CONFIG_LIMITS } from '../../src/model/configLimits.ts';
 import { FolderSource } from '../../src/model/FolderSource.ts';
 import { loadModel } from '../../src/model/loadModel.ts';
-import { randomTensors, tempDir, tinyConfig, writeModel } from './synthetic.ts';
+import { configRefusal, randomTensors, tempDir, tinyConfig, writeModel } from './synthetic.ts';
 
-function refusal(raw: Record<string, unknown>): ConfigError {
-  try {
-    parseConfig(raw);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return e as ConfigError;
-  }
-  throw new Error('the config was accepted');
-}
 
 describe('every config dimension is bounded up front, naming the field', () => {
   const tmp = tempDir('folio-bounds-');
@@ -25,7 +16,7 @@ describe('every config dimension is bounded up front, naming the field', () => {
     it(`${field} above ${limit}, and 1e9, are ConfigErrors naming ${field}`, () => {
       for (const v of [limit + 1, 1e9]) {
         // head_dim is bounded before the heads are divided, so its neighbours need not match.
-        const e = refusal(tinyConfig({ [field]: v }));
+        const e = configRefusal(tinyConfig({ [field]: v }));
         expect(e.field).toBe(field);
         expect(e.message).toContain('larger than Folio accepts');
       }
@@ -43,15 +34,15 @@ describe('every config dimension is bounded up front, naming the field', () => {
   });
 
   it('refuses sizes that are not positive integers, and norms that are not finite positive numbers', () => {
-    expect(refusal(tinyConfig({ hidden_size: 8.5 })).field).toBe('hidden_size');
-    expect(refusal(tinyConfig({ vocab_size: 0 })).field).toBe('vocab_size');
-    expect(refusal(tinyConfig({ num_key_value_heads: -1 })).field).toBe('num_key_value_heads');
-    expect(refusal(tinyConfig({ intermediate_size: '12' })).field).toBe('intermediate_size');
-    expect(refusal(tinyConfig({ rms_norm_eps: -1e-5 })).field).toBe('rms_norm_eps');
-    expect(refusal(tinyConfig({ rms_norm_eps: 2 })).field).toBe('rms_norm_eps');
-    expect(refusal(tinyConfig({ rope_theta: Infinity })).message).toContain('got Infinity');
-    expect(refusal(tinyConfig({ rope_theta: NaN })).message).toContain('got NaN');
-    expect(refusal(tinyConfig({ tie_word_embeddings: 'true' })).field).toBe('tie_word_embeddings');
-    expect(refusal(tinyConfig({ sliding_window: 1e300 })).field).toBe('sliding_window');
+    expect(configRefusal(tinyConfig({ hidden_size: 8.5 })).field).toBe('hidden_size');
+    expect(configRefusal(tinyConfig({ vocab_size: 0 })).field).toBe('vocab_size');
+    expect(configRefusal(tinyConfig({ num_key_value_heads: -1 })).field).toBe('num_key_value_heads');
+    expect(configRefusal(tinyConfig({ intermediate_size: '12' })).field).toBe('intermediate_size');
+    expect(configRefusal(tinyConfig({ rms_norm_eps: -1e-5 })).field).toBe('rms_norm_eps');
+    expect(configRefusal(tinyConfig({ rms_norm_eps: 2 })).field).toBe('rms_norm_eps');
+    expect(configRefusal(tinyConfig({ rope_theta: Infinity })).message).toContain('got Infinity');
+    expect(configRefusal(tinyConfig({ rope_theta: NaN })).message).toContain('got NaN');
+    expect(configRefusal(tinyConfig({ tie_word_embeddings: 'true' })).field).toBe('tie_word_embeddings');
+    expect(configRefusal(tinyConfig({ sliding_window: 1e300 })).field).toBe('sliding_window');
   });
 });

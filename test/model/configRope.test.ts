@@ -7,17 +7,8 @@ import { expectedTensors, parseConfig } from '../../src/model/config.ts';
 import { SHARED } from '../paths.ts';
 import { folderLogits, maxDiff } from './cpuLogits.ts';
 import { REAL_CONFIGS } from './realConfigs.ts';
-import { randomTensors, tempDir, tinyConfig, writeModel } from './synthetic.ts';
+import { configRefusal, randomTensors, tempDir, tinyConfig, writeModel } from './synthetic.ts';
 
-function refusal(raw: Record<string, unknown>): ConfigError {
-  try {
-    parseConfig(raw);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return e as ConfigError;
-  }
-  throw new Error('the config was accepted');
-}
 
 /** transformers' _compute_llama3_parameters, written out again from its Python, not from src/cpu. */
 function llama3InvFreq(theta: number, dim: number, factor: number, low: number, high: number, old: number): number[] {
@@ -62,7 +53,7 @@ describe('RoPE as transformers 4 and transformers 5 write it', () => {
     const params = { rope_type: 'default', rope_theta: 250000 };
     const c = parseConfig(tinyConfig({ rope_theta: undefined, rope_parameters: { full_attention: params, sliding_attention: params } }));
     expect(c.ropeTheta).toBe(250000);
-    const e = refusal(tinyConfig({ rope_theta: undefined, rope_parameters: { full_attention: params, sliding_attention: { ...params, rope_theta: 10000 } } }));
+    const e = configRefusal(tinyConfig({ rope_theta: undefined, rope_parameters: { full_attention: params, sliding_attention: { ...params, rope_theta: 10000 } } }));
     expect(e.field).toBe('rope_parameters');
   });
 
@@ -72,20 +63,20 @@ describe('RoPE as transformers 4 and transformers 5 write it', () => {
 
   it('accepts both spellings when they agree and refuses them when they disagree', () => {
     expect(parseConfig(tinyConfig({ rope_theta: 500000, rope_parameters: { rope_type: 'default', rope_theta: 500000 } })).ropeTheta).toBe(500000);
-    const e = refusal(tinyConfig({ rope_theta: 10000, rope_parameters: { rope_type: 'default', rope_theta: 500000 } }));
+    const e = configRefusal(tinyConfig({ rope_theta: 10000, rope_parameters: { rope_type: 'default', rope_theta: 500000 } }));
     expect(e.field).toBe('rope_parameters');
     expect(e.message).toContain('disagrees with rope_theta');
   });
 
   it('refuses RoPE types it does not run, naming the nested field, in either spelling', () => {
-    expect(refusal(tinyConfig({ rope_parameters: { rope_type: 'yarn', rope_theta: 10000, factor: 4 } })).field).toBe('rope_parameters.rope_type');
-    expect(refusal(tinyConfig({ rope_scaling: { type: 'dynamic', factor: 2 } })).field).toBe('rope_scaling.type');
-    expect(refusal(tinyConfig({ rope_scaling: { rope_type: 'linear', factor: 2 } })).field).toBe('rope_scaling.rope_type');
-    expect(refusal(tinyConfig({ rope_parameters: { rope_type: 'llama3', rope_theta: 10000 } })).field).toBe('rope_parameters.factor');
-    expect(refusal(tinyConfig({ rope_parameters: { rope_type: 'default', rope_theta: 10000, partial_rotary_factor: 0.5 } })).field).toBe(
+    expect(configRefusal(tinyConfig({ rope_parameters: { rope_type: 'yarn', rope_theta: 10000, factor: 4 } })).field).toBe('rope_parameters.rope_type');
+    expect(configRefusal(tinyConfig({ rope_scaling: { type: 'dynamic', factor: 2 } })).field).toBe('rope_scaling.type');
+    expect(configRefusal(tinyConfig({ rope_scaling: { rope_type: 'linear', factor: 2 } })).field).toBe('rope_scaling.rope_type');
+    expect(configRefusal(tinyConfig({ rope_parameters: { rope_type: 'llama3', rope_theta: 10000 } })).field).toBe('rope_parameters.factor');
+    expect(configRefusal(tinyConfig({ rope_parameters: { rope_type: 'default', rope_theta: 10000, partial_rotary_factor: 0.5 } })).field).toBe(
       'rope_parameters.partial_rotary_factor',
     );
-    const flat = refusal(tinyConfig({ rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 4, high_freq_factor: 4 } }));
+    const flat = configRefusal(tinyConfig({ rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 4, high_freq_factor: 4 } }));
     expect(flat.field).toBe('rope_scaling.high_freq_factor');
   });
 
@@ -94,7 +85,7 @@ describe('RoPE as transformers 4 and transformers 5 write it', () => {
     expect(c.headDim).toBe(8);
     expect(expectedTensors(c).get('model.layers.0.self_attn.q_proj.weight')).toEqual([16, 8]);
     expect(expectedTensors(c).get('model.layers.0.self_attn.o_proj.weight')).toEqual([8, 16]);
-    expect(refusal(tinyConfig({ hidden_size: 10, num_attention_heads: 4, num_key_value_heads: 2 })).field).toBe('head_dim');
+    expect(configRefusal(tinyConfig({ hidden_size: 10, num_attention_heads: 4, num_key_value_heads: 2 })).field).toBe('head_dim');
   });
 });
 

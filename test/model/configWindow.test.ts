@@ -4,20 +4,11 @@ import { ConfigError } from '../../src/errors.ts';
 import { parseConfig } from '../../src/model/config.ts';
 import { folderLogits } from './cpuLogits.ts';
 import { MISTRAL_7B_V0_1 } from './realConfigs.ts';
-import { randomTensors, tempDir, tinyConfig, writeModel } from './synthetic.ts';
+import { configRefusal, randomTensors, tempDir, tinyConfig, writeModel } from './synthetic.ts';
 
 const mistral = (o: Record<string, unknown> = {}) => tinyConfig({ model_type: 'mistral', architectures: ['MistralForCausalLM'], ...o });
 const qwen2 = (o: Record<string, unknown> = {}) => tinyConfig({ model_type: 'qwen2', architectures: ['Qwen2ForCausalLM'], ...o });
 
-function refusal(raw: Record<string, unknown>): ConfigError {
-  try {
-    parseConfig(raw);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return e as ConfigError;
-  }
-  throw new Error('the config was accepted');
-}
 
 describe('sliding windows: honoured where they cannot change the result, refused where they can', () => {
   const tmp = tempDir('folio-window-');
@@ -61,12 +52,12 @@ describe('sliding windows: honoured where they cannot change the result, refused
   ];
   for (const [name, config, field] of refused) {
     it(`${name}: ConfigError naming ${field}`, () => {
-      expect(refusal(config).field).toBe(field);
+      expect(configRefusal(config).field).toBe(field);
     });
   }
 
   it('Mistral 7B v0.1 (4096 of 32768) is refused with the way to run it within its window', () => {
-    const e = refusal(MISTRAL_7B_V0_1);
+    const e = configRefusal(MISTRAL_7B_V0_1);
     expect(e.field).toBe('sliding_window');
     expect(e.message).toContain('set max_position_embeddings to 4096');
     expect(parseConfig({ ...MISTRAL_7B_V0_1, max_position_embeddings: 4096 }).maxPositions).toBe(4096);

@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ConfigError } from '../../src/errors.ts';
 import { expectedTensors, parseConfig } from '../../src/model/config.ts';
 import { narrow, widen } from '../../src/model/dtype.ts';
 import { encodeSafetensors } from '../../src/model/safetensorsWriter.ts';
@@ -95,4 +96,15 @@ export function writeModel(
 export function tempDir(prefix = 'folio-model-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** The ConfigError parseConfig throws for `raw`; fails the test when the config is accepted. */
+export function configRefusal(raw: Record<string, unknown>): ConfigError {
+  try {
+    parseConfig(raw);
+  } catch (e) {
+    if (e instanceof ConfigError) return e;
+    throw e;
+  }
+  throw new Error('the config was accepted');
 }
