@@ -37,7 +37,8 @@ export async function generateWith(model: LoadedModel, makeBackend: BackendFacto
     const blockTable = Array.from({ length: backend.numBlocks }, (_, i) => i);
     const rng = new Rng(params.seed ?? Date.now());
     const eos = new Set(tokenizer.eosIds);
-    const stream = tokenizer.streamDecoder();
+    // The printed text is the --json `text`: special tokens (the BOS a prompt starts with) left out.
+    const stream = tokenizer.streamDecoder({ skipSpecial: true });
     for (const id of promptIds) await onText?.(stream.push(id));
     const generatedIds: number[] = [];
     let chunk = promptIds;
@@ -51,6 +52,8 @@ export async function generateWith(model: LoadedModel, makeBackend: BackendFacto
       startPos += chunk.length;
       chunk = [next];
     }
+    // What the decoder held back (an unfinished character at the end) is printed too.
+    await onText?.(stream.flush());
     const text = tokenizer.decode([...promptIds, ...generatedIds], { skipSpecial: true });
     const completion = text.slice(tokenizer.decode(promptIds, { skipSpecial: true }).length);
     return { promptIds, generatedIds, text, completion };
