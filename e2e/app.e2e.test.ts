@@ -51,7 +51,7 @@ describe('demo app', () => {
     for (const i of [0, 1]) {
       const text = await page.innerText(`${pane(i)} .turn:last-child .gen`);
       expect(text.length).toBeGreaterThan(40);
-      expect(await page.innerText(`${pane(i)} .pane-meta`)).toMatch(/^done · first token \d+ ms · 100 tokens · [\d.]+ tok\/s/);
+      expect(await page.innerText(`${pane(i)} .pane-meta`)).toMatch(/^token limit reached · first token \d+ ms · 100 tokens · [\d.]+ tok\/s/);
     }
     // Finished requests leave their full blocks cached, and the stats saw the work.
     await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('.kv-grid')?.dataset.cached) > 0);

@@ -33,3 +33,8 @@ export async function openPage(url: string, onClose: () => Promise<unknown> = as
     },
   };
 }
+
+/** Each selector's element box (its first match), as JSON text: equal strings, same place and size. */
+export function boxesOf(page: Page, selectors: string[]): Promise<string[]> {
+  return page.evaluate((sels) => sels.map((q) => JSON.stringify(document.querySelector(q)!.getBoundingClientRect())), selectors);
+}

@@ -33,7 +33,13 @@ export class CachePanel {
   private readonly list: HTMLUListElement;
   private readonly summary: HTMLElement;
   private readonly clear: HTMLButtonElement;
+  private readonly confirm: HTMLElement;
   private cache: CacheHandle | null = null;
+  private info: LoadedInfo | null = null;
+  /** The loaded model's URL as the cache names it (absolute, no trailing slash). */
+  private model: string | null = null;
+  /** Prefix-KV blocks IndexedDB holds for the loaded model; null until listed. */
+  storedKvBlocks: number | null = null;
 
   /** `onChange`: the cache was cleared or a model removed (the KV map's persisted marks are stale). */
   constructor(private readonly onChange: () => void = () => {}) {
@@ -41,17 +47,36 @@ export class CachePanel {
     this.warning = h('p', { class: 'warning', role: 'alert', hidden: true });
     this.list = h('ul', { class: 'cache-list', 'aria-label': 'Cached models' });
     this.summary = h('p', { class: 'muted summary' }, '');
-    this.clear = h('button', { type: 'button', class: 'ghost' }, 'Clear cache');
-    this.clear.addEventListener('click', async () => {
+    this.clear = h('button', { type: 'button', class: 'ghost' }, 'Clear cache…');
+    // Clearing throws away downloads that may have taken long: ask first, in place.
+    const yes = h('button', { type: 'button', class: 'danger' }, 'Delete everything');
+    const no = h('button', { type: 'button', class: 'ghost' }, 'Cancel');
+    this.confirm = h('div', { class: 'confirm', role: 'group', 'aria-label': 'Confirm clearing the cache', hidden: true },
+      h('p', {}, 'Delete every stored model and KV block from this browser? The next load downloads again.'), yes, no);
+    this.clear.addEventListener('click', () => {
+      this.confirm.hidden = false;
+      this.clear.hidden = true;
+      no.focus();
+    });
+    const close = () => {
+      this.confirm.hidden = true;
+      this.clear.hidden = false;
+      this.clear.focus();
+    };
+    no.addEventListener('click', close);
+    yes.addEventListener('click', async () => {
+      close();
       await this.run(() => this.cache!.clear());
     });
     this.el = h('section', { class: 'card cache', 'aria-label': 'Browser cache', hidden: true },
-      h('h2', {}, 'Stored in this browser'), this.origin, this.warning, this.list, this.summary, this.clear);
+      h('h2', {}, 'Stored in this browser'), this.origin, this.warning, this.list, this.summary, this.clear, this.confirm);
   }
 
   /** Binds to an engine; hides itself when the engine has no cache API. */
-  async attach(engine: object | null): Promise<void> {
+  async attach(engine: object | null, model: string | null = null): Promise<void> {
     const e = engine as CachedEngine | null;
+    this.model = model === null ? null : new URL(model, location.href).href.replace(/\/+$/, '');
+    this.storedKvBlocks = null;
     const cache = e?.cache;
     this.cache = cache && typeof cache.list === 'function' && typeof cache.clear === 'function' && typeof cache.delete === 'function' ? (cache as CacheHandle) : null;
     this.el.hidden = !this.cache;
@@ -59,14 +84,16 @@ export class CachePanel {
     await this.refresh();
   }
 
-  private showInfo(info: LoadedInfo | null): void {
+  private showInfo(info: LoadedInfo | null, stored = true): void {
+    this.info = info;
     if (!info) {
       this.origin.textContent = '';
       delete this.origin.dataset.kind;
       this.warning.hidden = true;
       return;
     }
-    const o = describeOrigin(info);
+    // Once the model is removed from the cache, how it came no longer describes what is stored.
+    const o = stored ? describeOrigin(info) : { text: 'Not stored in this browser any more: the next load downloads it again.', kind: 'none' as const };
     this.origin.textContent = o.text;
     this.origin.dataset.kind = o.kind;
     this.origin.dataset.requests = String(info.network.requests);
@@ -85,9 +112,12 @@ export class CachePanel {
       this.el.dataset.models = String(models.length);
       this.el.dataset.kvBlocks = String(kvBlocks);
       this.summary.textContent = models.length === 0
-        ? 'Nothing stored yet.'
+        ? 'Nothing stored in this browser.'
         : `${plural(models.length, 'model')}: ${formatBytes(weights)} of weights, ${plural(kvBlocks, 'KV block')}${kvBlocks ? ` (${formatBytes(kvBytes)})` : ''}.`;
       this.clear.disabled = models.length === 0;
+      const mine = models.find((m) => m.model === this.model);
+      this.storedKvBlocks = mine?.kvBlocks ?? 0;
+      if (this.info && this.model) this.showInfo(this.info, mine !== undefined);
     } catch (e) {
       this.summary.textContent = `Cache unavailable: ${(e as Error).message}`;
     }

@@ -1,14 +1,19 @@
-import type { ChatMessage, FinishReason, FolioEngine, PinResult, Usage } from '../api/index.ts';
+import type { FinishReason, FolioEngine, PinResult, Usage } from '../api/index.ts';
+import { ChatHistory } from './ChatHistory.ts';
 import { h, nextId } from './dom.ts';
 import { plural } from './format.ts';
 import { paneColor } from './palette.ts';
+import { type AnswerSink, streamChat, streamStory } from './paneRequests.ts';
 import type { Sampling } from './SettingsForm.ts';
+import { Transcript } from './Transcript.ts';
 
 export type PaneMode = 'story' | 'chat';
 
 export interface PaneHost {
   engine(): FolioEngine | null;
   sampling(): Sampling;
+  /** Why Send cannot be used now (no model, wrong settings), or null when it can. */
+  blocked(): string | null;
   /** A request is about to start / has ended (for polling and KV ownership). */
   started(pane: number): void;
   ended(pane: number): void;
@@ -28,19 +33,19 @@ export interface PaneRun {
 /**
  * One conversation: a prompt box, a streamed transcript, Send and Stop. 'story' mode sends a raw
  * prompt to `completions` (stories260K continues stories); 'chat' mode keeps a message history
- * for `chat.completions`.
+ * for `chat.completions`. Each mode has its own transcript, so the two never mix.
  */
 export class ChatPane {
   readonly el: HTMLElement;
   readonly input: HTMLTextAreaElement;
   private readonly mode: HTMLSelectElement;
-  private readonly log: HTMLElement;
+  private readonly transcripts: Record<PaneMode, Transcript>;
   private readonly send: HTMLButtonElement;
   private readonly stop: HTMLButtonElement;
   private readonly meta: HTMLElement;
   private readonly pin: HTMLButtonElement;
   private readonly pinStatus: HTMLElement;
-  private readonly history: ChatMessage[] = [];
+  private readonly history = new ChatHistory();
   /** Chat mode: the pinned text, sent as the system message of every request. */
   private system: string | null = null;
   private pinning = false;
@@ -52,11 +57,11 @@ export class ChatPane {
     const inputId = nextId('prompt');
     this.mode = h('select', { 'aria-label': `${title} mode`, class: 'mode' },
       h('option', { value: 'story' }, 'Story (completions)'), h('option', { value: 'chat' }, 'Chat'));
-    this.log = h('div', { class: 'log', role: 'log', 'aria-live': 'polite', 'aria-label': `${title} transcript`, tabindex: 0 });
+    this.transcripts = { story: new Transcript(`${title} story`, 'story'), chat: new Transcript(`${title} chat`, 'chat') };
     this.input = h('textarea', { id: inputId, rows: 2, placeholder: 'Once upon a time…', enterkeyhint: 'send' });
     this.input.value = initialPrompt;
     this.send = h('button', { type: 'submit', class: 'primary send' }, 'Send');
-    this.stop = h('button', { type: 'button', class: 'stop', disabled: true }, 'Stop');
+    this.stop = h('button', { type: 'button', class: 'stop', disabled: true, 'aria-keyshortcuts': 'Escape' }, 'Stop');
     this.meta = h('p', { class: 'pane-meta', 'aria-live': 'off' }, 'Idle');
     const pinStatusId = nextId('pin-status');
     this.pinStatus = h('p', { id: pinStatusId, class: 'pin-status', role: 'status', 'aria-live': 'polite' });
@@ -69,9 +74,9 @@ export class ChatPane {
     const clear = h('button', { type: 'button', class: 'ghost', title: 'Clear the transcript' }, 'Clear');
     const form = h('form', { class: 'composer' },
       h('label', { for: inputId, class: 'sr-only' }, `${title} prompt`), this.input, h('div', { class: 'buttons' }, this.send, this.stop));
-    this.el = h('article', { class: 'pane card', 'data-pane': index, 'data-state': 'idle', style: `--pane: ${paneColor(index)}` },
+    this.el = h('article', { class: 'pane card', 'data-pane': index, 'data-state': 'idle', 'data-mode': 'story', style: `--pane: ${paneColor(index)}` },
       h('header', {}, h('h2', {}, h('span', { class: 'swatch', 'aria-hidden': 'true' }), title), this.mode, clear),
-      this.log, form, h('div', { class: 'pin-row' }, this.pin, this.pinStatus), this.meta);
+      this.transcripts.story.el, form, h('div', { class: 'pin-row' }, this.pin, this.pinStatus), this.meta);
 
     form.addEventListener('submit', (e) => {
       e.preventDefault();
@@ -81,32 +86,66 @@ export class ChatPane {
       if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
         e.preventDefault();
         void this.run();
-      } else if (e.key === 'Escape') this.abort();
+      }
+    });
+    // On the whole pane: after Send, focus is on Stop (or wherever the person moved it).
+    this.el.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape' && this.busy) {
+        e.preventDefault();
+        this.abort();
+      }
     });
     this.stop.addEventListener('click', () => this.abort());
     this.pin.addEventListener('click', () => void this.pinPrefix());
     clear.addEventListener('click', () => {
-      this.log.replaceChildren();
-      this.history.length = 0;
+      this.transcript.clear();
+      if (this.currentMode === 'chat') this.history.clear();
     });
     clear.setAttribute('aria-label', `Clear ${title} transcript`);
     this.pin.setAttribute('aria-label', `Pin as shared prefix: ${title} prompt`);
-    this.mode.addEventListener('change', () => {
-      this.input.placeholder = this.mode.value === 'chat' ? 'Say something…' : 'Once upon a time…';
-      this.showPinnedSystem();
-    });
+    this.mode.addEventListener('change', () => this.showMode());
+    this.updateSend();
   }
 
   get busy(): boolean {
     return this.controller !== null;
   }
 
+  private get currentMode(): PaneMode {
+    return this.mode.value as PaneMode;
+  }
+
+  private get transcript(): Transcript {
+    return this.transcripts[this.currentMode];
+  }
+
   setMode(mode: PaneMode): void {
     this.mode.value = mode;
+    this.showMode();
+  }
+
+  /** Shows the mode's own transcript in place of the other's (kept, and back on switching back). */
+  private showMode(): void {
+    const mode = this.currentMode;
+    const other = this.transcripts[mode === 'chat' ? 'story' : 'chat'].el;
+    if (other.isConnected) other.replaceWith(this.transcript.el);
+    this.el.dataset.mode = mode;
+    this.input.placeholder = mode === 'chat' ? 'Say something…' : 'Once upon a time…';
+    this.showPinnedSystem();
+    this.transcript.scrollToEnd();
   }
 
   abort(): void {
     this.controller?.abort();
+  }
+
+  /** Send is usable only with a model loaded and every sampling field valid; the reason is its title. */
+  updateSend(): void {
+    const blocked = this.host.blocked();
+    this.send.disabled = this.busy || blocked !== null;
+    if (blocked) this.send.title = blocked;
+    else this.send.removeAttribute('title');
+    this.el.dataset.blocked = blocked ?? '';
   }
 
   /**
@@ -127,7 +166,7 @@ export class ChatPane {
       this.setPinStatus('Load a model first.', 'error');
       return null;
     }
-    const chat = this.mode.value === 'chat';
+    const chat = this.currentMode === 'chat';
     this.pinning = true;
     this.pin.disabled = true;
     this.pin.setAttribute('aria-busy', 'true');
@@ -155,7 +194,7 @@ export class ChatPane {
   }
 
   private showPinnedSystem(): void {
-    if (this.system && this.mode.value === 'chat') this.setPinStatus(`System prompt (pinned): ${clip(this.system)}`, 'ok');
+    if (this.system && this.currentMode === 'chat') this.setPinStatus(`System prompt (pinned): ${clip(this.system)}`, 'ok');
   }
 
   /** Sends the prompt box's text; resolves when the answer is complete, stopped or failed. */
@@ -163,19 +202,18 @@ export class ChatPane {
     const text = this.input.value.trim();
     const engine = this.host.engine();
     if (this.busy || !text) return;
-    if (!engine) {
-      this.meta.textContent = 'Load a model first.';
+    const blocked = this.host.blocked();
+    if (!engine || blocked) {
+      this.meta.textContent = blocked ?? 'Load a model first.';
       return;
     }
-    const mode = this.mode.value as PaneMode;
+    const mode = this.currentMode;
+    const transcript = this.transcript;
     const controller = (this.controller = new AbortController());
-    const out = h('span', { class: 'gen' });
-    const turn = mode === 'story'
-      ? h('div', { class: 'turn story' }, h('span', { class: 'prompt' }, text), out)
-      : h('div', { class: 'turn chat' }, h('p', { class: 'user' }, text), h('p', { class: 'assistant' }, out));
-    this.log.append(turn);
+    const { turn, out } = transcript.begin(mode, text);
     this.input.value = '';
     this.setBusy(true);
+    const sampling = this.host.sampling();
     const run: PaneRun = { ttftMs: null, tokens: 0, tokensPerSecond: null, finish: null, usage: null };
     this.last = run;
     const t0 = performance.now();
@@ -189,54 +227,43 @@ export class ChatPane {
       run.tokens++;
       const secs = (performance.now() - firstAt) / 1000;
       run.tokensPerSecond = run.tokens > 1 && secs > 0 ? (run.tokens - 1) / secs : null;
-      out.textContent += t;
-      this.log.scrollTop = this.log.scrollHeight;
+      transcript.append(out, t);
       this.showMeta(run, 'generating');
+    };
+    const sink: AnswerSink = {
+      text: onText,
+      finish: (f) => (run.finish = f ?? run.finish),
+      usage: (u) => (run.usage = u ?? run.usage),
+      started: () => run.tokens > 0,
     };
     this.host.started(this.index);
     try {
-      const sampling = this.host.sampling();
-      const opts = { signal: controller.signal };
-      if (mode === 'story') {
-        const stream = await engine.completions.create({ prompt: text, stream: true, stream_options: { include_usage: true }, ...sampling }, opts);
-        for await (const chunk of stream) {
-          for (const c of chunk.choices) {
-            onText(c.text);
-            run.finish = c.finish_reason ?? run.finish;
-          }
-          run.usage = chunk.usage ?? run.usage;
-        }
-      } else {
-        this.history.push({ role: 'user', content: text });
-        const messages: ChatMessage[] = this.system ? [{ role: 'system', content: this.system }, ...this.history] : [...this.history];
-        const stream = await engine.chat.completions.create({ messages, stream: true, stream_options: { include_usage: true }, ...sampling }, opts);
-        for await (const chunk of stream) {
-          for (const c of chunk.choices) {
-            onText(c.delta.content ?? '');
-            run.finish = c.finish_reason ?? run.finish;
-          }
-          run.usage = chunk.usage ?? run.usage;
-        }
-        this.history.push({ role: 'assistant', content: out.textContent ?? '' });
+      if (mode === 'story') await streamStory(engine, text, sampling, controller.signal, sink);
+      else {
+        this.history.ask(text, turn);
+        await streamChat(engine, this.history, this.system, sampling, controller.signal, sink, (n, context) => transcript.leftOut(turn, n, context));
+        this.history.answer(out.textContent ?? '');
       }
     } catch (e) {
-      if (controller.signal.aborted) run.finish = 'abort';
-      else {
+      if (controller.signal.aborted) {
+        run.finish = 'abort';
+        if (mode === 'chat') this.history.answer(out.textContent ?? '');
+      } else {
         run.finish = 'error';
-        turn.append(h('p', { class: 'error', role: 'alert' }, (e as Error).message));
+        transcript.error(turn, e as Error);
       }
     } finally {
       this.controller = null;
-      turn.dataset.finish = run.finish ?? 'stop';
+      transcript.end(turn, out, run.finish ?? 'stop', sampling.max_tokens ?? undefined);
       this.setBusy(false);
-      this.showMeta(run, run.finish === 'abort' ? 'stopped' : run.finish === 'error' ? 'failed' : 'done');
+      this.showMeta(run, STATE[run.finish ?? 'stop']);
       this.host.ended(this.index);
     }
   }
 
   private setBusy(busy: boolean): void {
     this.el.dataset.state = busy ? 'generating' : 'idle';
-    this.send.disabled = busy;
+    this.updateSend();
     this.stop.disabled = !busy;
     // Keep focus in the pane the person is working in; never pull it from another pane.
     if (!this.el.contains(document.activeElement)) return;
@@ -250,9 +277,13 @@ export class ChatPane {
     parts.push(`${run.usage?.completion_tokens ?? run.tokens} tokens`);
     if (run.tokensPerSecond !== null) parts.push(`${run.tokensPerSecond.toFixed(1)} tok/s`);
     if (run.usage?.prompt_tokens_details.cached_tokens) parts.push(`${run.usage.prompt_tokens_details.cached_tokens} prompt tokens from cache`);
+    if (this.currentMode === 'chat' && this.history.dropped) parts.push(`oldest ${plural(this.history.dropped, 'turn')} left out of the context`);
     this.meta.textContent = parts.join(' · ');
   }
 }
+
+/** The pane's state line after a request, by how it ended. */
+const STATE: Record<FinishReason | 'error', string> = { stop: 'done', length: 'token limit reached', abort: 'stopped', error: 'failed' };
 
 /** "Pinned 104 tokens (6 blocks), persisted": what pinPrefix did, in words. */
 export function describePin(r: PinResult, chat = false): string {

@@ -29,8 +29,13 @@ export class KvMap {
       h('header', {}, h('h2', {}, 'KV memory map'), this.summary), this.grid, this.legend);
   }
 
-  update(cells: BlockCell[]): void {
+  /**
+   * `storedBlocks`: prefix-KV blocks IndexedDB holds for this model (null: unknown). At 0 no
+   * block can be persisted, whatever marks the engine kept from before the cache was cleared.
+   */
+  update(cells: BlockCell[], storedBlocks: number | null = null): void {
     this.owners.observe(cells.flatMap((c) => c.owners));
+    if (storedBlocks === 0) cells = cells.map((c) => (c.persisted ? { ...c, persisted: false } : c));
     if (this.cells.length !== cells.length) {
       this.cells = cells.map(() => h('div', { class: 'cell' }));
       this.grid.replaceChildren(...this.cells);

@@ -12,7 +12,7 @@ const PROMPTS = ['Once upon a time, there was a little girl named Lily.', 'Once 
 
 let engine: WorkerFolioEngine | null = null;
 const owners = new OwnerTracker();
-const settings = new SettingsForm();
+const settings = new SettingsForm(() => updateSend());
 const stats = new StatsPanel();
 const cache = new CachePanel(() => void refresh());
 const active = new Set<number>();
@@ -22,6 +22,7 @@ let refreshing = false;
 const panes: ChatPane[] = [0, 1].map((i) => new ChatPane(i, {
   engine: () => engine,
   sampling: () => settings.values(),
+  blocked: () => (!engine ? 'Load a model first.' : settings.valid ? null : `Fix the sampling settings first: ${settings.problems.join('; ')}.`),
   started(pane) {
     owners.begin(pane);
     active.add(pane);
@@ -42,13 +43,18 @@ const panes: ChatPane[] = [0, 1].map((i) => new ChatPane(i, {
 }, PROMPTS[i]));
 const kvMap = new KvMap(owners, panes.length);
 
+/** Send follows the model and the settings: enabled only when a request could be sent. */
+function updateSend(): void {
+  for (const p of panes) p.updateSend();
+}
+
 /** Reads the KV map and the stats from the worker; skipped while the previous read is out. */
 async function refresh(): Promise<void> {
   if (!engine || refreshing) return;
   refreshing = true;
   try {
     const [cells, s] = await Promise.all([engine.kvMap(), engine.stats()]);
-    kvMap.update(cells);
+    kvMap.update(cells, cache.storedKvBlocks);
     stats.update(s, panes.map((p) => p.last));
   } catch {
     // the engine was disposed between polls
@@ -57,20 +63,16 @@ async function refresh(): Promise<void> {
   }
 }
 
-const picker = new ModelPicker(
-  (e) => {
-    engine = e;
-    void refresh();
-    void cache.attach(e);
-    if (document.activeElement === document.body) panes[0].input.focus({ preventScroll: true });
-  },
-  () => {
-    for (const p of panes) p.abort();
-    engine?.dispose();
-    engine = null;
-    kvMap.clear();
-  },
-);
+// The old engine stays in use until the new one has loaded; a failed load never reaches here.
+// No focus is moved on load: on a phone, focusing the prompt box raises the keyboard unasked.
+const picker = new ModelPicker((e, model) => {
+  for (const p of panes) p.abort();
+  engine?.dispose();
+  kvMap.clear();
+  engine = e;
+  updateSend();
+  void cache.attach(e, model).then(() => refresh());
+});
 
 document.getElementById('model-picker')!.append(picker.el);
 document.getElementById('panes')!.append(...panes.map((p) => p.el));

@@ -1,19 +1,20 @@
 /**
  * `npm run demo`: the built app (dist/, made by `vite build`) served on 127.0.0.1, driven by
  * headless Chromium through Playwright. Two panes tell stories at the same time; their streams
- * and the engine's stats are printed here, and a screenshot of the app with its KV memory map is
- * saved to demo-output/folio-demo.png.
+ * and the engine's stats are printed here. Screenshots of four states (loading, two panes
+ * generating, a 30-turn chat, an error), each at 1280×800 and 390×844, go to demo-output/.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { launchChromium } from '../browser/chromium.ts';
 import { ROOT } from '../browser/devServer.ts';
+import { chatTurns, failedLoad, tooLongStory } from './scenes.ts';
+import { shoot } from './shots.ts';
 import { serveFolder } from './staticServer.ts';
 
 const DIST = resolve(ROOT, 'dist');
 const OUT_DIR = resolve(ROOT, 'demo-output');
-const SHOT = resolve(OUT_DIR, 'folio-demo.png');
 const backend = process.env.FOLIO_DEMO_BACKEND ?? 'auto';
 
 /** The scripted conversation: each round sends one prompt per pane, both at once. */
@@ -28,20 +29,29 @@ const log = (s: string) => process.stdout.write(s + '\n');
 async function main(): Promise<void> {
   if (!existsSync(resolve(DIST, 'index.html'))) throw new Error('dist/ is missing: run `npm run demo` (it builds first) or `npx vite build`');
   if (!existsSync(resolve(DIST, 'models/stories260K/model.safetensors'))) throw new Error('dist/models/stories260K is missing: run `npm run setup` then `npx vite build`');
-  const site = await serveFolder(DIST);
+  // The weights are held halfway until the loading screenshots are taken.
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  const site = await serveFolder(DIST, { hold: { suffix: '/model.safetensors', until: held } });
   const browser = await launchChromium();
+  const shots: string[] = [];
   try {
     const page = await browser.context.newPage();
-    await page.setViewportSize({ width: 1360, height: 940 });
+    await page.setViewportSize({ width: 1280, height: 800 });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    page.on('console', (m) => m.type() === 'error' && !/404 \(Not Found\)/.test(m.text()) && errors.push(m.text()));
     log(`Folio demo: serving dist/ at ${site.url}`);
     const t0 = Date.now();
     await page.goto(`${site.url}?autoload=0`);
     await page.selectOption('select[name=backend]', backend);
     await page.fill('input[name=blocks]', '96');
     await page.click('.model-picker button[type=submit]');
+    // Half the weights are in: the bar stands part way.
+    await page.waitForFunction(() => (document.querySelector<HTMLProgressElement>('.model-picker progress')?.position ?? -1) > 0.2, null, { timeout: 60_000 })
+      .catch(() => log('(the loading screenshot is taken before any weights arrived)'));
+    shots.push(...await shoot(page, OUT_DIR, 'loading'));
+    release();
     await page.waitForSelector('body[data-model-state=ready], body[data-model-state=error]', { timeout: 180_000 });
     log(await page.locator('.model-picker .status').innerText());
     if ((await page.getAttribute('body', 'data-model-state')) !== 'ready') throw new Error('the model did not load');
@@ -61,7 +71,7 @@ async function main(): Promise<void> {
       // Click both Send buttons in the same task, so both requests start together.
       await page.evaluate(() => document.querySelectorAll<HTMLButtonElement>('.pane .send').forEach((b) => b.click()));
       const last = r === ROUNDS.length - 1;
-      await streamPanes(page, last ? () => page.screenshot({ path: SHOT, fullPage: true }) : null);
+      await streamPanes(page, last ? async () => shots.push(...await shoot(page, OUT_DIR, 'generating', '#panes')) : null);
     }
 
     log('\n── full text ──');
@@ -78,10 +88,21 @@ async function main(): Promise<void> {
     log(`prefix hit rate:    ${(s.prefix.hitRate * 100).toFixed(0)}% (${s.prefix.hits} blocks, ${s.prefix.cachedPromptTokens} prompt tokens reused)`);
     log(`KV blocks:          ${s.kv.blocksUsed} used, ${s.kv.blocksCachedFree} cached, ${s.kv.blocksFree} free of ${s.kv.blocksTotal}; utilization ${(s.kv.utilization * 100).toFixed(0)}%`);
     log(`requests:           ${s.requests.finished} finished, ${s.requests.preemptions} preemptions; ${s.tokens.prompt} prompt + ${s.tokens.generated} generated tokens in ${s.steps} steps`);
+
+    log('\n── a 30-turn chat in pane 2 ──');
+    log(await chatTurns(page, 1, 30));
+    shots.push(...await shoot(page, OUT_DIR, 'chat', '.pane[data-pane="1"]'));
+
+    log('\n── errors: a story longer than the context, a model that is not there ──');
+    log(await tooLongStory(page, 0));
+    log(await failedLoad(page, '/models/missing'));
+    shots.push(...await shoot(page, OUT_DIR, 'error'));
+
     if (errors.length) log(`\nconsole errors:\n  ${errors.join('\n  ')}`);
-    log(`\nscreenshot: ${SHOT}`);
+    log(`\nscreenshots:\n  ${shots.join('\n  ')}`);
     if (errors.length) process.exitCode = 1;
   } finally {
+    release();
     await browser.close();
     await site.close();
   }
@@ -93,6 +114,7 @@ async function main(): Promise<void> {
  */
 async function streamPanes(page: Page, snapshot: (() => Promise<unknown>) | null): Promise<void> {
   const seen = [0, 0];
+  let took = false;
   for (let shot = snapshot; ;) {
     const state = await page.$$eval('.pane', (panes) => panes.map((p) => ({
       text: p.querySelector('.turn:last-child .gen')?.textContent ?? '',
@@ -107,13 +129,16 @@ async function streamPanes(page: Page, snapshot: (() => Promise<unknown>) | null
     if (shot && state.every((p) => p.busy && p.text.length > 60)) {
       await shot();
       shot = null;
+      took = true;
     }
     if (state.every((p) => !p.busy)) break;
     await new Promise((r) => setTimeout(r, 400));
   }
-  if (snapshot && !existsSync(SHOT)) await snapshot();
+  // Too fast to catch both mid-stream: photograph the finished panes rather than none.
+  if (snapshot && !took) await snapshot();
 }
 
+rmSync(OUT_DIR, { recursive: true, force: true });
 mkdirSync(OUT_DIR, { recursive: true });
 main().catch((e) => {
   process.stderr.write(`demo failed: ${(e as Error).stack ?? e}\n`);

@@ -1,4 +1,4 @@
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { extname, join, normalize, resolve } from 'node:path';
 
@@ -7,11 +7,20 @@ const TYPES: Record<string, string> = {
   '.json': 'application/json', '.png': 'image/png', '.svg': 'image/svg+xml', '.wasm': 'application/wasm',
 };
 
+export interface ServeOptions {
+  /**
+   * Holds a file halfway: for a request whose path ends with `hold.suffix`, the first half of
+   * the body is sent at once and the rest only when `hold.until` settles. The demo uses it to
+   * photograph a load in progress without depending on how fast the machine is.
+   */
+  hold?: { suffix: string; until: Promise<unknown> };
+}
+
 /**
  * A tiny static file server on 127.0.0.1 (no configuration, no rewrites): what any static host
  * does for a built Folio app. Returns the URL on `localhost`, a secure context for WebGPU.
  */
-export async function serveFolder(folder: string): Promise<{ url: string; server: Server; close(): Promise<void> }> {
+export async function serveFolder(folder: string, opts: ServeOptions = {}): Promise<{ url: string; server: Server; close(): Promise<void> }> {
   const root = resolve(folder);
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
@@ -20,6 +29,14 @@ export async function serveFolder(folder: string): Promise<{ url: string; server
     if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
     if (!existsSync(file) || !statSync(file).isFile()) return void res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
     res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-length': statSync(file).size });
+    const { hold } = opts;
+    if (hold && path.endsWith(hold.suffix) && req.method === 'GET' && !req.headers.range) {
+      const body = readFileSync(file);
+      const half = body.length >> 1;
+      res.write(body.subarray(0, half));
+      void hold.until.finally(() => res.end(body.subarray(half)));
+      return;
+    }
     createReadStream(file).pipe(res);
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
@@ -28,6 +45,9 @@ export async function serveFolder(folder: string): Promise<{ url: string; server
   return {
     url: `http://localhost:${address.port}/`,
     server,
-    close: () => new Promise<void>((ok) => server.close(() => ok())),
+    close: () => new Promise<void>((ok) => {
+      server.closeAllConnections();
+      server.close(() => ok());
+    }),
   };
 }

@@ -7,6 +7,7 @@ const STYLE = `
 :host { display: block; font: 15px/1.5 system-ui, sans-serif; color: #1f2937; border: 1px solid #d1d5db; border-radius: 10px; padding: 12px; background: #fff; max-width: 640px; }
 .log { min-height: 6em; max-height: 20em; overflow-y: auto; white-space: pre-wrap; font-family: Georgia, serif; margin-bottom: 8px; }
 .user { font-weight: 600; color: #0f766e; }
+.turn + .turn { margin-top: 8px; }
 form { display: flex; gap: 6px; }
 textarea { flex: 1; font: inherit; padding: 6px; border: 1px solid #d1d5db; border-radius: 6px; resize: vertical; min-width: 0; }
 button { font: inherit; padding: 6px 12px; border-radius: 6px; border: 1px solid #d1d5db; background: #f3f4f6; cursor: pointer; }
@@ -35,6 +36,7 @@ const engines = new Map<string, Promise<WorkerFolioEngine>>();
  */
 export class FolioChat extends HTMLElement {
   static create: Create | null = null;
+  static readonly observedAttributes = ['mode'];
   private log!: HTMLElement;
   private input!: HTMLTextAreaElement;
   private send!: HTMLButtonElement;
@@ -49,7 +51,7 @@ export class FolioChat extends HTMLElement {
     adoptStyle(root, STYLE);
     // Built node by node, not by innerHTML: a page that requires Trusted Types refuses the latter.
     this.log = el('div', { class: 'log', role: 'log', 'aria-live': 'polite', part: 'log' });
-    this.input = el('textarea', { id: 'p', rows: '2', placeholder: 'Once upon a time…' });
+    this.input = el('textarea', { id: 'p', rows: '2', placeholder: this.placeholder });
     this.send = el('button', { type: 'submit', disabled: '' }, 'Send');
     this.stop = el('button', { type: 'button', class: 'stop', disabled: '' }, 'Stop');
     this.status = el('p', { class: 'status', role: 'status' });
@@ -77,6 +79,15 @@ export class FolioChat extends HTMLElement {
         this.status.textContent = `Could not load ${this.model}: ${e.message}`;
       },
     );
+  }
+
+  /** The mode can change after the element is built: the prompt box's hint follows it. */
+  attributeChangedCallback(): void {
+    if (this.input) this.input.placeholder = this.placeholder;
+  }
+
+  private get placeholder(): string {
+    return this.chatMode ? 'Say something…' : 'Once upon a time…';
   }
 
   get model(): string {
@@ -109,22 +120,27 @@ export class FolioChat extends HTMLElement {
     const controller = (this.controller = new AbortController());
     const num = (name: string) => (this.hasAttribute(name) ? Number(this.getAttribute(name)) : undefined);
     const sampling = { max_tokens: num('max-tokens') ?? 80, temperature: num('temperature') ?? 0.8, top_p: num('top-p'), seed: num('seed') };
-    const turn = document.createElement('div');
-    const user = Object.assign(document.createElement('span'), { className: 'user', textContent: text + (this.chatMode ? '\n' : ' ') });
-    const out = document.createElement('span');
-    turn.append(user, out);
-    this.log.append(turn);
+    // A story's continuation carries its own spacing (", there", " she"): nothing is added
+    // between prompt and reply. A chat answer goes on the line below the question.
+    const user = el('span', { class: 'user' }, text + (this.chatMode ? '\n' : ''));
+    const out = el('span', { class: 'reply' });
+    this.log.append(el('div', { class: 'turn' }, user, out));
+    this.scrollToEnd();
+    const add = (t: string) => {
+      out.textContent += t;
+      this.scrollToEnd();
+    };
     this.setBusy(true);
     try {
       const opts = { signal: controller.signal };
       if (this.chatMode) {
         this.history.push({ role: 'user', content: text });
         for await (const c of await engine.chat.completions.create({ messages: [...this.history], stream: true, ...sampling }, opts)) {
-          out.textContent += c.choices[0]?.delta.content ?? '';
+          add(c.choices[0]?.delta.content ?? '');
         }
         this.history.push({ role: 'assistant', content: out.textContent ?? '' });
       } else {
-        for await (const c of await engine.completions.create({ prompt: text, stream: true, ...sampling }, opts)) out.textContent += c.choices[0]?.text ?? '';
+        for await (const c of await engine.completions.create({ prompt: text, stream: true, ...sampling }, opts)) add(c.choices[0]?.text ?? '');
       }
       this.status.textContent = 'Done.';
     } catch (e) {
@@ -139,6 +155,11 @@ export class FolioChat extends HTMLElement {
 
   private get chatMode(): boolean {
     return this.getAttribute('mode') === 'chat';
+  }
+
+  /** The newest turn stays in view as it grows. */
+  private scrollToEnd(): void {
+    this.log.scrollTop = this.log.scrollHeight;
   }
 
   private setBusy(busy: boolean): void {
