@@ -139,13 +139,16 @@ const api: WorkerApi = {
   },
   async cacheDelete(model: string) {
     const s = openStores();
-    return s ? deleteCachedModel(s.weights, s.kv, model) : false;
+    const deleted = s ? await deleteCachedModel(s.weights, s.kv, model) : false;
+    engine?.forgetRemovedPrefixBlocks();
+    return deleted;
   },
   async cacheClear() {
     const s = openStores();
     if (!s) return;
     await s.weights.clear();
     await s.kv.clear();
+    engine?.forgetRemovedPrefixBlocks();
   },
 };
 

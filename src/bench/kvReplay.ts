@@ -1,3 +1,4 @@
+import { type AdmissionReserve, DEFAULT_RESERVE } from '../scheduler/reserve.ts';
 import { Scheduler } from '../scheduler/Scheduler.ts';
 import type { SampledToken } from '../scheduler/StepPlan.ts';
 import { prng } from './stats.ts';
@@ -17,6 +18,8 @@ export interface ReplayParams {
 
 export interface ReplayResult {
   allocator: 'paged' | 'contiguous';
+  /** The paged scheduler's admission reserve (src/scheduler/reserve.ts); null for contiguous. */
+  reserve: AdmissionReserve | null;
   /** Sum over steps of slots holding a token / sum of slots allocated to sequences. */
   utilization: number;
   /** Mean fraction of the whole memory allocated to sequences. */
@@ -25,7 +28,11 @@ export interface ReplayResult {
   seqsPeak: number;
   finished: number;
   generatedTokens: number;
+  /** Tokens run through the (fake) forward: prompts, decodes, and recomputes after preemption. */
+  computedTokens: number;
   preemptions: number;
+  /** The issue-14 goal: at most 0.05 under saturation. */
+  preemptionsPerFinished: number;
 }
 
 /** The counters both replays keep, step by step, and the result they make of them. */
@@ -36,6 +43,7 @@ class ReplayMeter {
   private peak = 0;
   finished = 0;
   generated = 0;
+  computed = 0;
   preemptions = 0;
 
   /** One step: slots holding tokens, slots allocated to sequences, sequences held. */
@@ -46,16 +54,19 @@ class ReplayMeter {
     this.peak = Math.max(this.peak, running);
   }
 
-  result(allocator: ReplayResult['allocator'], p: ReplayParams): ReplayResult {
+  result(allocator: ReplayResult['allocator'], reserve: AdmissionReserve | null, p: ReplayParams): ReplayResult {
     return {
       allocator,
+      reserve,
       utilization: this.stored / Math.max(1, this.allocated),
       occupancy: this.allocated / (p.memoryTokens * p.steps),
       seqsMean: this.seqs / p.steps,
       seqsPeak: this.peak,
       finished: this.finished,
       generatedTokens: this.generated,
+      computedTokens: this.computed,
       preemptions: this.preemptions,
+      preemptionsPerFinished: this.preemptions / Math.max(1, this.finished),
     };
   }
 }
@@ -64,8 +75,9 @@ class ReplayMeter {
  * Folio's real Scheduler and KvCache (paged blocks, chunked prefill, preemption by recompute)
  * with a fake forward: each step's sampled chunks get a random token. Every request of the trace
  * is queued at step 0 (a saturated server), and the replay runs a fixed number of steps.
+ * `reserve`: what admission keeps free for the running sequences (NO_RESERVE: as before it).
  */
-export function replayPaged(trace: readonly TraceRequest[], p: ReplayParams): ReplayResult {
+export function replayPaged(trace: readonly TraceRequest[], p: ReplayParams, reserve: AdmissionReserve = DEFAULT_RESERVE): ReplayResult {
   const s = new Scheduler({
     numBlocks: Math.floor(p.memoryTokens / p.blockSize),
     blockSize: p.blockSize,
@@ -73,6 +85,7 @@ export function replayPaged(trace: readonly TraceRequest[], p: ReplayParams): Re
     maxBatchTokens: p.maxBatchTokens,
     maxNumSeqs: p.maxNumSeqs,
     maxModelLen: p.contextTokens,
+    reserve,
   });
   for (const r of trace) s.add({ id: r.id, prompt: r.prompt, maxTokens: r.outputTokens, params: null });
   const rand = prng(7);
@@ -80,6 +93,7 @@ export function replayPaged(trace: readonly TraceRequest[], p: ReplayParams): Re
   for (let step = 0; step < p.steps && s.hasWork; step++) {
     const plan = s.schedule();
     m.preemptions += plan.preempted.length;
+    m.computed += plan.numTokens;
     // Measured with the step's slots reserved and written, as the forward would see them.
     const st = s.stats();
     m.step(st.tokensStored, st.blocksUsed * p.blockSize, s.numRunning);
@@ -88,7 +102,7 @@ export function replayPaged(trace: readonly TraceRequest[], p: ReplayParams): Re
     m.generated += out.length;
     m.finished += s.appendTokens(out).length;
   }
-  return m.result('paged', p);
+  return m.result('paged', reserve, p);
 }
 
 interface ContiguousSeq {
@@ -113,6 +127,7 @@ export function replayContiguous(trace: readonly TraceRequest[], p: ReplayParams
   const run = (seq: ContiguousSeq, budget: number): number => {
     const count = Math.min(seq.len - seq.computed, budget);
     seq.computed += count;
+    m.computed += count;
     return count;
   };
   for (let step = 0; step < p.steps && (running.length > 0 || head < waiting.length); step++) {
@@ -141,5 +156,5 @@ export function replayContiguous(trace: readonly TraceRequest[], p: ReplayParams
     running = running.filter((q) => q.generated < q.maxTokens);
     m.finished += before - running.length;
   }
-  return m.result('contiguous', p);
+  return m.result('contiguous', null, p);
 }

@@ -10,6 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SMOLLM2_135M, syntheticWeights } from '../model/synthetic.ts';
+import { DEFAULT_RESERVE, NO_RESERVE } from '../scheduler/reserve.ts';
 import { benchBatching } from './batching.ts';
 import { describeAdapter } from './dawn.ts';
 import { loadStories } from './engines.ts';
@@ -19,7 +20,7 @@ import { replayContiguous, type ReplayParams, type ReplayResult, replayPaged } f
 import { benchNSampling } from './nSampling.ts';
 import { benchPrefix, type PrefixResult } from './prefix.ts';
 import { type BenchReport, type KvReplaySection, markdown, panels } from './report.ts';
-import { median, minMax, prng } from './stats.ts';
+import { fmt, median, minMax, prng } from './stats.ts';
 import { chartSvg } from './svg.ts';
 import { DEFAULT_TRACE, makeTrace, traceSummary } from './trace.ts';
 
@@ -39,28 +40,34 @@ function kvReplay(): KvReplaySection {
   const settings = [2048, 4096].map((contextTokens) => {
     const params: ReplayParams = { ...base, contextTokens };
     const paged: ReplayResult[] = [];
+    const pagedNoReserve: ReplayResult[] = [];
     const contiguous: ReplayResult[] = [];
     for (const seed of seeds) {
       const trace = makeTrace({ ...DEFAULT_TRACE, seed });
-      paged.push(replayPaged(trace, params));
+      paged.push(replayPaged(trace, params, DEFAULT_RESERVE));
+      pagedNoReserve.push(replayPaged(trace, params, NO_RESERVE));
       contiguous.push(replayContiguous(trace, params));
     }
     const med = (rs: ReplayResult[]): ReplayResult => {
       const pick = <K extends keyof ReplayResult>(k: K) => median(rs.map((r) => r[k] as number));
       return {
         allocator: rs[0].allocator,
+        reserve: rs[0].reserve,
         utilization: pick('utilization'),
         occupancy: pick('occupancy'),
         seqsMean: pick('seqsMean'),
         seqsPeak: pick('seqsPeak'),
         finished: pick('finished'),
         generatedTokens: pick('generatedTokens'),
+        computedTokens: pick('computedTokens'),
         preemptions: pick('preemptions'),
+        preemptionsPerFinished: pick('preemptionsPerFinished'),
       };
     };
     const ratios = paged.map((p, i) => p.finished / contiguous[i].finished);
-    log(`kv replay, context ${contextTokens}: paged finished ${paged.map((p) => p.finished).join('/')}, contiguous ${contiguous.map((c) => c.finished).join('/')}`);
-    return { params, paged: med(paged), contiguous: med(contiguous), finishedRatioRange: minMax(ratios) };
+    const perFinished = (rs: ReplayResult[]) => rs.map((r) => `${r.finished} (${fmt(r.preemptionsPerFinished)})`).join('/');
+    log(`kv replay, context ${contextTokens}: finished (preemptions per finished) paged ${perFinished(paged)}, without reserve ${perFinished(pagedNoReserve)}, contiguous ${contiguous.map((c) => c.finished).join('/')}`);
+    return { params, paged: med(paged), pagedNoReserve: med(pagedNoReserve), contiguous: med(contiguous), finishedRatioRange: minMax(ratios) };
   });
   return { trace: DEFAULT_TRACE, traceStats: traceSummary(makeTrace(DEFAULT_TRACE)), seeds, settings };
 }

@@ -13,7 +13,8 @@ export interface KvReplaySection {
   traceStats: ReturnType<typeof traceSummary>;
   seeds: number[];
   /** One entry per context setting: medians over seeds. */
-  settings: { params: ReplayParams; paged: ReplayResult; contiguous: ReplayResult; finishedRatioRange: [number, number] }[];
+  /** paged: the Scheduler's default admission reserve; pagedNoReserve: admission without one (before issue 14). */
+  settings: { params: ReplayParams; paged: ReplayResult; pagedNoReserve: ReplayResult; contiguous: ReplayResult; finishedRatioRange: [number, number] }[];
 }
 
 export interface BenchReport {
@@ -32,6 +33,14 @@ export interface BenchReport {
 
 const pct = (x: number) => `${fmt(100 * x)}%`;
 
+/** A replay's allocator, with the paged scheduler's admission reserve. */
+function policy(x: ReplayResult): string {
+  if (!x.reserve) return x.allocator;
+  const { lookaheadSteps, poolFraction } = x.reserve;
+  if (lookaheadSteps === 0 && poolFraction === 0) return `${x.allocator}, no reserve`;
+  return `${x.allocator}, reserve ${lookaheadSteps}-step lookahead${poolFraction > 0 ? ` + ${pct(poolFraction)}` : ''}`;
+}
+
 export function markdown(r: BenchReport): string {
   const L: string[] = [];
   const a = r.adapter;
@@ -47,17 +56,23 @@ export function markdown(r: BenchReport): string {
     `Trace: ${kv.trace.requests} requests queued at step 0 (a saturated server), log-normal lengths — prompt median ${kv.trace.promptMedian}, σ ${kv.trace.promptSigma}; output median ${kv.trace.outputMedian}, σ ${kv.trace.outputSigma}; clipped to [${kv.trace.minLen}, ${kv.trace.maxPrompt}] and [${kv.trace.minLen}, ${kv.trace.maxOutput}] (means ${fmt(ts.promptMean)} / ${fmt(ts.outputMean)}, between ShareGPT's ~161/338 and LMSYS-Chat-1M's ~70/215). Seeds ${kv.seeds.join(', ')}; medians shown. Folio: the real Scheduler + KvCache with a fake forward. Baseline: each admitted sequence reserves a whole context up front. Same memory, ${kv.settings[0].params.maxBatchTokens} tokens per step, ${kv.settings[0].params.steps} steps.`,
     '',
   );
-  L.push('| memory (tokens) | context | allocator | slots holding tokens | memory allocated | seqs held mean / peak | finished in ' + kv.settings[0].params.steps + ' steps | preemptions |');
-  L.push('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  L.push('| memory (tokens) | context | allocator | slots holding tokens | memory allocated | seqs held mean / peak | finished in ' + kv.settings[0].params.steps + ' steps | preemptions | preemptions / finished | tokens computed / finished |');
+  L.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const s of kv.settings) {
-    for (const x of [s.paged, s.contiguous]) {
-      L.push(`| ${s.params.memoryTokens} | ${s.params.contextTokens} | ${x.allocator} | ${pct(x.utilization)} | ${pct(x.occupancy)} | ${fmt(x.seqsMean)} / ${x.seqsPeak} | ${x.finished} | ${x.preemptions} |`);
+    for (const x of [s.paged, s.pagedNoReserve, s.contiguous]) {
+      L.push(
+        `| ${s.params.memoryTokens} | ${s.params.contextTokens} | ${policy(x)} | ${pct(x.utilization)} | ${pct(x.occupancy)} | ${fmt(x.seqsMean)} / ${x.seqsPeak} | ${x.finished} | ${x.preemptions} | ${fmt(x.preemptionsPerFinished)} | ${fmt(x.computedTokens / Math.max(1, x.finished))} |`,
+      );
     }
     L.push(
-      `| | | **paged / contiguous** | **${fmt(s.paged.utilization / s.contiguous.utilization)}x** | | **${fmt(s.paged.seqsMean / s.contiguous.seqsMean)}x** | **${fmt(s.paged.finished / s.contiguous.finished)}x** (seeds: ${fmt(s.finishedRatioRange[0])}–${fmt(s.finishedRatioRange[1])}x) | |`,
+      `| | | **paged / contiguous** | **${fmt(s.paged.utilization / s.contiguous.utilization)}x** | | **${fmt(s.paged.seqsMean / s.contiguous.seqsMean)}x** | **${fmt(s.paged.finished / s.contiguous.finished)}x** (seeds: ${fmt(s.finishedRatioRange[0])}–${fmt(s.finishedRatioRange[1])}x) | | | |`,
     );
   }
-  L.push('');
+  L.push(
+    '',
+    'Admission reserve (src/scheduler/reserve.ts): the paged scheduler admits a request only if the running sequences keep the blocks they will take over the lookahead (one token a step each, the rest of a prompt at once, blocks of sequences reaching maxTokens coming back). "No reserve" is the admission before it, in the same run: it fills the pool and preempts the newest sequence whenever a running one needs a block. A preempted sequence is recomputed (its hashed blocks revived from the prefix cache where still there), which the step count does not charge when the token budget is not the limit: the last column shows that work. Medians over seeds.',
+    '',
+  );
 
   L.push('## 2. Prefix cache: time to first token, prompt 90% shared with an earlier one', '');
   if (r.prefix) {
@@ -137,7 +152,7 @@ export function panels(r: BenchReport): Panel[] {
   out.push({
     title: `Requests finished in ${kv[0].params.steps} steps`,
     unit: 'count (higher is better)',
-    groups: kv.map((s) => ({ label: ctx(s), bars: [s.paged, s.contiguous].map((x) => ({ series: x.allocator, value: x.finished, label: String(x.finished) })) })),
+    groups: kv.map((s) => ({ label: ctx(s), bars: [s.paged, s.pagedNoReserve, s.contiguous].map((x) => ({ series: policy(x), value: x.finished, label: String(x.finished) })) })),
   });
   if (r.prefix) {
     out.push({

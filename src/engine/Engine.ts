@@ -1,5 +1,6 @@
 import type { ChatMessage } from '../api/openai.ts';
 import { ContextLengthError, KvCacheFullError } from '../errors.ts';
+import type { AdmissionReserve } from '../scheduler/reserve.ts';
 import { Scheduler } from '../scheduler/Scheduler.ts';
 import type { KvBlockStore } from '../storage/KvBlockStore.ts';
 import type { StepPlan } from '../scheduler/StepPlan.ts';
@@ -21,6 +22,8 @@ export interface EngineOptions {
   fingerprint: string;
   /** Tokens per step across the batch (chunked prefill budget). */
   maxBatchTokens?: number;
+  /** Free blocks admission keeps for the running sequences' growth (the scheduler's default when absent). */
+  reserve?: AdmissionReserve;
   adapter?: string;
   /** Where full prefix blocks persist (IndexedDB); none: prefix KV lives on the device only. */
   prefixStore?: KvBlockStore;
@@ -102,7 +105,7 @@ export class Engine {
 
   private newScheduler(backend: ForwardBackend): Scheduler<Request> {
     const { numBlocks, blockSize } = backend;
-    return new Scheduler<Request>({ numBlocks, blockSize, modelFingerprint: this.opts.fingerprint, maxBatchTokens: this.opts.maxBatchTokens ?? 256, maxModelLen: backend.config.maxPositions });
+    return new Scheduler<Request>({ numBlocks, blockSize, modelFingerprint: this.opts.fingerprint, maxBatchTokens: this.opts.maxBatchTokens ?? 256, maxModelLen: backend.config.maxPositions, reserve: this.opts.reserve });
   }
 
   modelName(): string {
@@ -190,6 +193,11 @@ export class Engine {
   /** Resolves when every queued prefix-block write is in IndexedDB. */
   async flushStorage(): Promise<void> {
     await this.persistence?.flush();
+  }
+
+  /** IndexedDB's prefix blocks were removed (cache cleared or model deleted): drop the stale marks. */
+  forgetRemovedPrefixBlocks(): void {
+    this.persistence?.forgetRemoved();
   }
 
   /** Cancels a request and frees every block it held, at once. */

@@ -142,6 +142,18 @@ export class PrefixPersistence {
       .catch((e: unknown) => this.opts.onWarning?.(`prefix-KV blocks were not persisted: ${(e as Error).message}`));
   }
 
+  /**
+   * After IndexedDB was cleared or a model deleted from it: blocks marked persisted whose
+   * entry is gone lose the mark, so the KV map and stats say what the store really holds.
+   */
+  forgetRemoved(): void {
+    const pool = this.kv.pool;
+    for (let b = 0; b < pool.numBlocks; b++) {
+      const hash = pool.hashOf(b);
+      if (pool.isPersisted(b) && (hash === undefined || !this.store.has(this.opts.fingerprint, hash))) pool.unmarkPersisted(b);
+    }
+  }
+
   /** Resolves when every queued block write is in IndexedDB. */
   async flush(): Promise<void> {
     for (let q = this.chain; ; q = this.chain) {

@@ -5,13 +5,17 @@ import { loadAnyModel } from '../gguf/loadAnyModel.ts';
 import type { LoadProgress } from '../model/loadModel.ts';
 import type { ModelSource } from '../model/ModelSource.ts';
 import type { ModelWeights } from '../model/weights.ts';
+import type { AdmissionReserve } from '../scheduler/reserve.ts';
 import { Tokenizer } from '../tokenizer/Tokenizer.ts';
 import type { KvBlockStore } from '../storage/KvBlockStore.ts';
 import { Engine } from './Engine.ts';
 import type { ForwardBackend } from './ForwardBackend.ts';
 
-/** The paged KV cache's size, as createEngine takes it. */
-export type KvOptions = KvSizeOptions;
+/**
+ * The paged KV cache as createEngine takes it: its size, and the reserve of free blocks that
+ * admission keeps for running sequences (`{ lookaheadSteps: 0, poolFraction: 0 }`: none).
+ */
+export type KvOptions = KvSizeOptions & { reserve?: AdmissionReserve };
 
 export interface LoadEngineOptions {
   source: ModelSource;
@@ -53,6 +57,7 @@ export async function loadEngine(opts: LoadEngineOptions): Promise<Engine> {
     modelName: opts.source.describe(),
     fingerprint: weights.fingerprint,
     maxBatchTokens: opts.maxBatchTokens,
+    reserve: opts.kv?.reserve,
     adapter,
     prefixStore: opts.prefixStore,
     persistAfterHits: opts.persistAfterHits,

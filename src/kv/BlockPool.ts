@@ -149,6 +149,11 @@ export class BlockPool {
     this.persisted[block] = 1;
   }
 
+  /** Takes the mark back: the block's copy elsewhere is gone (the store was cleared). */
+  unmarkPersisted(block: BlockId): void {
+    this.persisted[block] = 0;
+  }
+
   /**
    * Drops the hashes of up to `max` cached free blocks, least recently used first, and moves
    * them to the front of the queue; returns how many were evicted.

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ContextLengthError, InvalidParamsError, KvCacheFullError } from '../errors.ts';
 import { blocksFor } from '../kv/batch.ts';
+import { NO_RESERVE } from './reserve.ts';
 import { Scheduler } from './Scheduler.ts';
 import { requestUsage } from './Sequence.ts';
 import { FakePagedModel } from './testing/FakePagedModel.ts';
@@ -69,11 +70,12 @@ describe('Scheduler: continuous batching', () => {
 });
 
 describe('Scheduler: out of blocks', () => {
+  // Without the admission reserve (reserve.ts), which exists to make these cases rare.
   it('preempts and recomputes so that every request finishes with the unconstrained output', () => {
     const jobs = Array.from({ length: 8 }, (_, i) => ({ id: `r${i}`, prompt: promptOf(40, 100 + i), maxTokens: 40 }));
     const perRequest = blocksFor(40 + 40 - 1, 16);
     expect(perRequest * jobs.length).toBeGreaterThan(12);
-    const small = runJobs(jobs, { numBlocks: 12, blockSize: 16 });
+    const small = runJobs(jobs, { numBlocks: 12, blockSize: 16, reserve: NO_RESERVE });
     const big = runJobs(jobs, { numBlocks: 512, blockSize: 16 });
     expect(small.plans.some((p) => p.preempted.length > 0)).toBe(true);
     for (const j of jobs) {
@@ -85,7 +87,7 @@ describe('Scheduler: out of blocks', () => {
 
   it('preempts the most recently admitted sequence and queues it first', () => {
     const jobs = [0, 1, 2].map((i) => ({ id: `r${i}`, prompt: promptOf(16, 200 + i), maxTokens: 32 }));
-    const { plans } = runJobs(jobs, { numBlocks: 6, blockSize: 16 });
+    const { plans } = runJobs(jobs, { numBlocks: 6, blockSize: 16, reserve: NO_RESERVE });
     const first = plans.find((p) => p.preempted.length > 0);
     expect(first?.preempted[0]).toBe('r2');
   });

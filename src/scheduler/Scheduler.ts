@@ -2,6 +2,7 @@ import { InvalidParamsError } from '../errors.ts';
 import type { BlockSnapshot, KvStats } from '../kv/KvAccounting.ts';
 import { KvCache } from '../kv/KvCache.ts';
 import { planAdmission } from './admission.ts';
+import { type AdmissionReserve, checkReserve, DEFAULT_RESERVE, GrowthForecast } from './reserve.ts';
 import { type FinishReason, Sequence } from './Sequence.ts';
 import { type SampledToken, StepBuilder, type StepPlan } from './StepPlan.ts';
 import { type AddRequest, validateRequest } from './validateRequest.ts';
@@ -20,19 +21,23 @@ export interface SchedulerOptions {
   maxNumSeqs?: number;
   /** The model's context length; when given, prompt + maxTokens must fit in it. */
   maxModelLen?: number;
+  /** Free blocks admission keeps for the running sequences' growth; DEFAULT_RESERVE (reserve.ts) by default. */
+  reserve?: AdmissionReserve;
 }
 
 /**
  * Continuous batching over one paged KV pool, as vLLM does. Each step: every running sequence
  * decodes one token, running prefills continue, then waiting requests are admitted in FIFO order
- * while the token budget and the free blocks allow, long prompts prefilled in chunks. The engine
- * alternates schedule() -> copies + forward -> appendTokens().
+ * while the token budget and the free blocks allow, keeping a reserve for the running sequences'
+ * next blocks (reserve.ts), long prompts prefilled in chunks. The engine alternates schedule()
+ * -> copies + forward -> appendTokens().
  */
 export class Scheduler<P = unknown> {
   readonly kv: KvCache;
   readonly maxBatchTokens: number;
   readonly maxNumSeqs: number;
   readonly maxModelLen: number | undefined;
+  readonly reserve: AdmissionReserve;
   private readonly waiting: Sequence<P>[] = [];
   /** In admission order: the last one is preempted first. */
   private readonly running: Sequence<P>[] = [];
@@ -45,6 +50,8 @@ export class Scheduler<P = unknown> {
     this.maxBatchTokens = opts.maxBatchTokens ?? 512;
     this.maxNumSeqs = opts.maxNumSeqs ?? 64;
     this.maxModelLen = opts.maxModelLen;
+    this.reserve = { ...(opts.reserve ?? DEFAULT_RESERVE) };
+    checkReserve(this.reserve);
     if (!(this.maxBatchTokens >= 1) || !(this.maxNumSeqs >= 1)) throw new RangeError('maxBatchTokens and maxNumSeqs must be at least 1');
   }
 
@@ -118,13 +125,32 @@ export class Scheduler<P = unknown> {
       if (seq.status === 'running') this.scheduleRunning(seq, Math.min(seq.numUncomputed, step.budget), step, preempted);
     }
     // Admitting now would only preempt again next step.
-    if (preempted.length === 0) {
-      while (this.waiting.length > 0 && this.running.length < this.maxNumSeqs && step.budget > 0) {
-        if (!this.admit(this.waiting[0], step)) break;
-        this.waiting.shift();
+    const admitted = preempted.length === 0 ? this.admitWaiting(step) : [];
+    return step.build(preempted, admitted, this.kv.numBlocks);
+  }
+
+  /**
+   * Admits from the head of the queue (FIFO, preempted sequences first: preempt() puts them
+   * there) while the budgets allow and the free blocks keep the reserve (reserve.ts). The head
+   * is never skipped, so no later request overtakes it; and the reserve is waived while nothing
+   * runs, so the head, which fits the pool alone, is admitted at the latest once the running
+   * sequences have finished: no request waits forever, and admission never deadlocks.
+   */
+  private admitWaiting(step: StepBuilder): string[] {
+    const admitted: string[] = [];
+    let forecast: GrowthForecast | undefined;
+    while (this.waiting.length > 0 && this.running.length < this.maxNumSeqs && step.budget > 0) {
+      if (this.running.length > 0 && !forecast) {
+        forecast = new GrowthForecast(this.reserve, this.kv.pool, this.blockSize);
+        for (const seq of this.running) forecast.addRunning(seq);
       }
+      const seq = this.waiting[0];
+      if (!this.admit(seq, step, forecast)) break;
+      this.waiting.shift();
+      forecast?.addRunning(seq);
+      admitted.push(seq.id);
     }
-    return step.build(preempted, this.kv.numBlocks);
+    return admitted;
   }
 
   /**
@@ -229,7 +255,11 @@ export class Scheduler<P = unknown> {
     }
   }
 
-  /** Preemption by recompute: drop every block, queue first, recompute prompt + output later. */
+  /**
+   * Preemption by recompute: drop every block, recompute prompt + output later. The sequence goes
+   * to the front of the queue, before everything that waited behind it (several preempted in one
+   * step keep their admission order, the newest being preempted first), so it is readmitted first.
+   */
   private preempt(seq: Sequence<P>, step: StepBuilder): void {
     step.remove(seq.id);
     removeFrom(this.running, seq);
@@ -238,9 +268,9 @@ export class Scheduler<P = unknown> {
     this.waiting.unshift(seq);
   }
 
-  /** Admits the head of the queue if its blocks fit; prefix hits fill its table. */
-  private admit(seq: Sequence<P>, step: StepBuilder): boolean {
-    const plan = planAdmission(seq, this.kv, step.budget);
+  /** Admits the head of the queue if its blocks fit, keeping the reserve `forecast` measures; prefix hits fill its table. */
+  private admit(seq: Sequence<P>, step: StepBuilder, forecast: GrowthForecast | undefined): boolean {
+    const plan = planAdmission(seq, this.kv, step.budget, forecast);
     if (!plan) return false;
     seq.table.adopt(plan.hits, plan.computed, this.kv.pool);
     const copies = seq.table.append(plan.count, this.kv.pool);

@@ -21,6 +21,8 @@ export interface StepPlan {
   copies: CopyPair[];
   /** Sequences whose blocks were taken back this step; they wait to be recomputed. */
   preempted: string[];
+  /** Sequences admitted from the queue this step, in queue order (readmitted preempted ones too). */
+  admitted: string[];
   /** Tokens in the batch (at most maxBatchTokens). */
   numTokens: number;
 }
@@ -74,7 +76,7 @@ export class StepBuilder {
   }
 
   /** The plan; throws if its copies break src/kv/copyPlan.ts (a scheduler bug), before any backend runs them. */
-  build(preempted: string[], numBlocks: number): StepPlan {
+  build(preempted: string[], admitted: string[], numBlocks: number): StepPlan {
     const chunks: ScheduledChunk[] = [];
     const copies: CopyPair[] = [];
     let numTokens = 0;
@@ -85,6 +87,6 @@ export class StepBuilder {
     }
     const broken = copyPlanViolation(copies, numBlocks);
     if (broken) throw new Error(`the scheduler planned copies that break the copy-plan invariant: ${broken}`);
-    return { chunks, copies, preempted, numTokens };
+    return { chunks, copies, preempted, admitted, numTokens };
   }
 }

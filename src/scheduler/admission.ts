@@ -1,6 +1,7 @@
 import type { BlockId } from '../kv/BlockTable.ts';
 import { appendFits } from '../kv/BlockTable.ts';
 import type { KvCache } from '../kv/KvCache.ts';
+import type { GrowthForecast } from './reserve.ts';
 import type { Sequence } from './Sequence.ts';
 
 /** How a waiting sequence would start: hit blocks to adopt, tokens they cover, tokens to compute now. */
@@ -12,10 +13,13 @@ export interface AdmissionPlan {
 
 /**
  * Looks a waiting sequence's tokens (prompt, plus output when it was preempted) up in the prefix
- * cache and returns the cheapest start that fits in the free blocks, or null. Only the uncached
- * suffix is computed, always including the last token so that there are logits to sample.
+ * cache and returns the cheapest start that fits in the free blocks and, given a `forecast`,
+ * keeps the running sequences' reserve (reserve.ts), or null. Without one (nothing runs) the
+ * reserve never blocks the only request, which fits the pool alone (validateRequest), so
+ * admission cannot deadlock. Only the uncached suffix is computed, always including the last
+ * token so that there are logits to sample.
  */
-export function planAdmission(seq: Sequence<unknown>, kv: KvCache, budget: number): AdmissionPlan | null {
+export function planAdmission(seq: Sequence<unknown>, kv: KvCache, budget: number, forecast?: GrowthForecast): AdmissionPlan | null {
   const bs = kv.blockSize;
   const total = seq.tokens.length;
   const hits = kv.prefix.lookup(seq.chain, seq.tokens);
@@ -25,5 +29,6 @@ export function planAdmission(seq: Sequence<unknown>, kv: KvCache, budget: numbe
   // A whole-prompt hit rewrites its last token into a copy of the last block; if that one extra
   // block does not fit, recomputing the whole last block needs none.
   if (hits.length * bs >= total) add(hits.slice(0, -1), (hits.length - 1) * bs);
-  return attempts.find((a) => appendFits(a.hits, a.computed, a.count, bs, kv.pool)) ?? null;
+  const keepsReserve = (a: AdmissionPlan) => !forecast || forecast.admits(seq, a.hits, a.computed, a.computed + a.count);
+  return attempts.find((a) => appendFits(a.hits, a.computed, a.count, bs, kv.pool) && keepsReserve(a)) ?? null;
 }

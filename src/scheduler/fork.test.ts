@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { blocksFor } from '../kv/batch.ts';
+import { NO_RESERVE } from './reserve.ts';
 import { Scheduler } from './Scheduler.ts';
 import { requestUsage, type Sequence } from './Sequence.ts';
 import { FakePagedModel } from './testing/FakePagedModel.ts';
@@ -67,7 +68,8 @@ describe('Scheduler: n > 1 by forking', () => {
   it('takes back the chunk of a child preempted after its decode was scheduled', () => {
     // P is older than X, which is still prefilling when P's children (the newest) decode:
     // X's chunk then needs blocks, and the newest child, already in the plan, must leave it.
-    const scheduler = new Scheduler<null>({ numBlocks: 7, blockSize: BS, modelFingerprint: 'fake-model', maxBatchTokens: 32 });
+    // X is admitted beside P only without the admission reserve (reserve.ts).
+    const scheduler = new Scheduler<null>({ numBlocks: 7, blockSize: BS, modelFingerprint: 'fake-model', maxBatchTokens: 32, reserve: NO_RESERVE });
     const model = new FakePagedModel(7, BS);
     const p = { id: 'p', prompt: promptOf(10, 31), maxTokens: 20 };
     const x = { id: 'x', prompt: promptOf(100, 32), maxTokens: 12 };

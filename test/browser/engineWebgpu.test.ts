@@ -107,8 +107,9 @@ describe('engine in a worker on WebGPU, in headless Chromium (stories260K)', () 
     const prompts = Array.from({ length: 6 }, (_, i) => storyPrompt(100 + i, 20));
     const r = await s.page.evaluate(
       async ({ model, prompts }) => {
+        // No admission reserve: this is about preemption by recompute, which the reserve avoids.
         const run = async (maxBlocks: number) => {
-          const engine = await window.folio.createEngine({ model, backend: 'webgpu', kv: { maxBlocks } });
+          const engine = await window.folio.createEngine({ model, backend: 'webgpu', kv: { maxBlocks, reserve: { lookaheadSteps: 0, poolFraction: 0 } } });
           try {
             const out = await Promise.all(prompts.map((prompt) => engine.completions.create({ prompt, max_tokens: 40, temperature: 0 })));
             return { texts: out.map((o) => o.choices[0].text), preemptions: (await engine.stats()).requests.preemptions };

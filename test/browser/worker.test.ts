@@ -141,5 +141,22 @@ describe('engine in a Web Worker through Comlink, in headless Chromium', () => {
     // two on this fast CPU model, where the unfixed engine generated all 400 tokens.
     expect(r.generated).toBeLessThanOrEqual(4);
   });
+  it('clearing the cache takes back the persisted marks of the blocks it removed', async () => {
+    const r = await s.page.evaluate(async () => {
+      const engine = await window.folio.createEngine({ model: '/models/stories260K', backend: 'cpu', cache: {} });
+      try {
+        const pin = await engine.pinPrefix('Once upon a time, there was a little girl named Lily. She loved to play outside in the park with her friends.');
+        const before = (await engine.kvMap()).filter((c) => c.persisted).length;
+        await engine.cache.clear();
+        const after = (await engine.kvMap()).filter((c) => c.persisted).length;
+        return { persisted: pin.persisted, before, after };
+      } finally {
+        engine.dispose();
+      }
+    });
+    expect(r.persisted).toBeGreaterThan(0);
+    expect(r.before).toBe(r.persisted);
+    expect(r.after).toBe(0);
+  });
 });
 

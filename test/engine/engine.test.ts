@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AbortError, ContextLengthError, InvalidParamsError } from '../../src/errors.ts';
+import { type AdmissionReserve, NO_RESERVE } from '../../src/scheduler/reserve.ts';
 import { cpuEngine, storyPrompt } from './engineHarness.ts';
 
 async function streamText(stream: AsyncIterable<{ choices: { text: string }[] }>): Promise<string> {
@@ -52,15 +53,20 @@ describe('engine (CPU backend, stories260K)', () => {
 
   it('with KV room for fewer tokens than the requests need together, all finish with unchanged greedy outputs', async () => {
     const prompts = Array.from({ length: 6 }, (_, i) => storyPrompt(100 + i, 20));
-    const run = async (maxBlocks: number) => {
-      const { engine, api } = await cpuEngine({ maxBlocks });
+    const run = async (maxBlocks: number, reserve?: AdmissionReserve) => {
+      const { engine, api } = await cpuEngine({ maxBlocks, reserve });
       const out = await Promise.all(prompts.map((prompt) => api.completions.create({ prompt, max_tokens: 40, temperature: 0 })));
       return { texts: out.map((r) => r.choices[0].text), preemptions: engine.stats().requests.preemptions };
     };
     const roomy = await run(256);
-    const tight = await run(10); // each request needs ~4 blocks; six need ~24
+    // Each request needs ~4 blocks; six need ~24. Admitting regardless of the running
+    // sequences' growth preempts; the default reserve waits instead.
+    const tight = await run(10, NO_RESERVE);
+    const reserved = await run(10);
     expect(tight.texts).toEqual(roomy.texts);
+    expect(reserved.texts).toEqual(roomy.texts);
     expect(tight.preemptions).toBeGreaterThan(0);
+    expect(reserved.preemptions).toBe(0);
     expect(roomy.preemptions).toBe(0);
   });
 
