@@ -9,7 +9,7 @@
 // Bindings: 0 weights (array<u32>: W's bytes as in the GGUF file, N rows of ROW_BYTES =
 //             K / BLOCK_ELEMS * BLOCK_BYTES back to back, i.e. the [out, in] layout),
 //           1 x (vec4<f32>, [M, K / 4]),
-//           2 y (f32, [M, N]).
+//           2 y (f32, [M, Y_STRIDE]; this product writes columns Y_OFFSET .. Y_OFFSET + N - 1).
 // Workgroup: 64 invocations = 64 / LANES lane groups of LANES invocations. A lane group owns ROWS
 //   consecutive output rows (all M columns of them); its lanes stride along K one unit at a time,
 //   so neighbouring invocations decode neighbouring units of the same weight rows (coalesced reads:
@@ -22,7 +22,9 @@
 // x is read from storage, not staged: at M = 8 and K = 8192 it is 256 KiB, far over the 16 KiB of
 //   workgroup storage WebGPU guarantees; every workgroup reads the same x, so it stays in L1/L2.
 // Overrides: K, N; M (1..8); ROWS (1..4); LANES (a power of two up to 64; the host picks it so that
-//   K / UNIT_ELEMS units keep the lanes busy); ACCUMULATE.
+//   K / UNIT_ELEMS units keep the lanes busy); ACCUMULATE; Y_STRIDE (default N) and Y_OFFSET
+//   (default 0), so that products of one input whose weights differ in format (q|k in Q4_K, v in
+//   Q6_K) write their columns of one stacked output.
 // Assumes: K % BLOCK_ELEMS == 0 and K % UNIT_ELEMS == 0 (checked on the host), so no unit straddles
 //   a row; rows start on even bytes.
 
@@ -37,6 +39,8 @@ override ROWS: u32 = 2u;
 override LANES: u32 = 64u;
 override ACCUMULATE: bool = false;
 override ROW_BYTES: u32 = K / BLOCK_ELEMS * BLOCK_BYTES;
+override Y_STRIDE: u32 = N;
+override Y_OFFSET: u32 = 0u;
 
 @group(0) @binding(0) var<storage, read> weights: array<u32>;
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
@@ -90,7 +94,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     }
     let n = n0 + i / M;
     if (n < N) {
-      let o = (i % M) * N + n;
+      let o = (i % M) * Y_STRIDE + Y_OFFSET + n;
       if (ACCUMULATE) { y[o] += s; } else { y[o] = s; }
     }
   }

@@ -2,7 +2,8 @@ import type { ForwardBackend } from '../engine/ForwardBackend.ts';
 import { checkCopyPlan } from '../kv/checkCopyPlan.ts';
 import { type ForwardBatch, slotOf } from '../kv/batch.ts';
 import type { ModelConfig } from '../model/config.ts';
-import { lmHead, type ModelWeights } from '../model/weights.ts';
+import { lmHeadName, type ModelWeights } from '../model/weights.ts';
+import { f32Weights } from './f32Weights.ts';
 import { matvec, rmsnorm, silu } from './ops.ts';
 import { applyRope, ropeInvFreq } from './rope.ts';
 
@@ -21,13 +22,16 @@ export class CpuBackend implements ForwardBackend {
   readonly config: ModelConfig;
   readonly blockSize: number;
   readonly numBlocks: number;
-  private readonly w: ModelWeights;
+  /** Every tensor as f32 (packed ones dequantized at construction). */
+  private readonly t: Map<string, Float32Array>;
+  private readonly lmHead: Float32Array;
   private readonly kPools: Float32Array[];
   private readonly vPools: Float32Array[];
   private readonly invFreq: Float64Array;
 
   constructor(weights: ModelWeights, opts: CpuBackendOptions) {
-    this.w = weights;
+    this.t = f32Weights(weights);
+    this.lmHead = this.t.get(lmHeadName(weights))!;
     this.config = weights.config;
     this.blockSize = opts.blockSize;
     this.numBlocks = opts.numBlocks;
@@ -62,7 +66,7 @@ export class CpuBackend implements ForwardBackend {
   /** Runs one token through every layer, writing its K and V into its slot. */
   private token(token: number, pos: number, table: readonly number[], wantLogits: boolean): Float32Array | null {
     const c = this.config;
-    const t = this.w.tensors;
+    const t = this.t;
     const hd = c.headDim;
     const qDim = c.numHeads * hd;
     const kvDim = c.numKvHeads * hd;
@@ -128,7 +132,7 @@ export class CpuBackend implements ForwardBackend {
     if (!wantLogits) return null;
     rmsnorm(xb, x, t.get('model.norm.weight')!, c.rmsNormEps);
     const logits = new Float32Array(c.vocabSize);
-    matvec(logits, lmHead(this.w), xb, c.vocabSize, c.hiddenSize);
+    matvec(logits, this.lmHead, xb, c.vocabSize, c.hiddenSize);
     return logits;
   }
 

@@ -6,13 +6,15 @@ import type { LoadedModel, LoadOptions } from '../model/loadModel.ts';
 import { fetchRequired, type ModelSource } from '../model/ModelSource.ts';
 import { elementIndex, firstNonFinite } from '../model/nonFinite.ts';
 import { checkTokenizerFits } from '../model/tokenizerFit.ts';
+import type { PackedTensor } from '../model/weights.ts';
+import { dequantize } from '../quant/index.ts';
 import { architectureOf, ggufConfig } from './ggufConfig.ts';
 import { type GgufHeader, type GgufTensorInfo, readGgufHeader } from './ggufHeader.ts';
 import { ggufTokenizer } from './ggufTokenizer.ts';
 import { Metadata } from './Metadata.ts';
 import { llama3FromRopeFactors } from './ropeFactors.ts';
-import { unpermuteRopeRows } from './ropeOrder.ts';
-import { tensorValues } from './tensorData.ts';
+import { unpermuteRopeRowBytes, unpermuteRopeRows } from './ropeOrder.ts';
+import { tensorBytes, tensorValues } from './tensorData.ts';
 import { ggufName, huggingFaceName } from './tensorNames.ts';
 
 /** Rows of q and k that llama.cpp stores in its adjacent-pair RoPE order (llama architecture only). */
@@ -21,7 +23,8 @@ const ROPE_PERMUTED = /\.self_attn\.[qk]_proj\.(weight|bias)$/;
 /**
  * Loads a GGUF model (`source.ggufFile`, or `opts.file`) into what loadModel returns for a
  * Hugging Face folder: a ModelConfig from the metadata, every tensor under its Hugging Face
- * name widened to f32 (q/k rows of llama files back in rotate-half order), and the tokenizer
+ * name (1-D ones widened to f32, 2-D ones kept packed in the file's format; q/k rows of llama
+ * files back in rotate-half order), and the tokenizer
  * from the metadata as tokenizer.json / tokenizer_config.json objects.
  */
 export async function loadGguf(source: ModelSource, opts: LoadOptions & { file?: string } = {}): Promise<LoadedModel> {
@@ -44,17 +47,23 @@ export async function loadGguf(source: ModelSource, opts: LoadOptions & { file?:
     config = { ...config, ropeScaling };
   }
 
-  const tensors = widenTensors(bytes, header, byName, config);
+  const { tensors, packed } = readTensors(bytes, header, byName, config);
   const id = await fingerprint([{ name: file, bytes }]);
-  return { weights: { config, tensors, fingerprint: id }, tokenizerJson, tokenizerConfig };
+  return { weights: { config, tensors, packed, fingerprint: id }, tokenizerJson, tokenizerConfig };
 }
 
 /**
- * Every tensor the config implies, shape-checked against it, widened to f32 and checked finite;
- * llama q/k rows back in rotate-half order. A tensor the config does not account for is refused
- * first (before any data is widened).
+ * Every tensor the config implies, shape-checked against it and checked finite: 1-D tensors
+ * (norms, biases) widened to f32, 2-D weights kept packed (views of the file's bytes; llama q/k
+ * rows moved back to rotate-half order, whole packed rows at a time). A tensor the config does
+ * not account for is refused first (before any data is read).
  */
-function widenTensors(bytes: Uint8Array, header: GgufHeader, byName: Map<string, GgufTensorInfo>, config: ModelConfig): Map<string, Float32Array> {
+function readTensors(
+  bytes: Uint8Array,
+  header: GgufHeader,
+  byName: Map<string, GgufTensorInfo>,
+  config: ModelConfig,
+): { tensors: Map<string, Float32Array>; packed: Map<string, PackedTensor> } {
   const { file } = header;
   const arch = config.modelType;
   const expected = expectedTensors(config);
@@ -62,6 +71,7 @@ function widenTensors(bytes: Uint8Array, header: GgufHeader, byName: Map<string,
     if (!expected.has(name)) throw new ModelFormatError(file, `is not part of a ${arch} model with this metadata; Folio refuses what it would ignore`, t.name);
   }
   const tensors = new Map<string, Float32Array>();
+  const packed = new Map<string, PackedTensor>();
   for (const [name, shape] of expected) {
     const t = byName.get(name);
     if (!t) throw new ModelFormatError(file, `is missing (a ${arch} model with this metadata has it)`, ggufName(name));
@@ -69,13 +79,21 @@ function widenTensors(bytes: Uint8Array, header: GgufHeader, byName: Map<string,
     if (hfShape.length !== shape.length || hfShape.some((d, i) => d !== shape[i])) {
       throw new ModelFormatError(file, `has ne [${t.dims.join(', ')}] (row-major [${hfShape.join(', ')}]), but the metadata implies [${shape.join(', ')}]`, t.name);
     }
-    let values = tensorValues(bytes, header, t);
-    if (arch === 'llama' && ROPE_PERMUTED.test(name)) values = unpermuteRopeRows(values, config.headDim, shape.length === 2 ? shape[1] : 1);
+    const data = tensorBytes(bytes, header, t);
+    // Decoded once here, only to refuse non-finite weights by element; the f32 copy is dropped.
+    const values = dequantize(data.format, data.bytes, data.elements);
     const bad = firstNonFinite(values);
     if (bad >= 0) throw new ModelFormatError(file, `holds ${values[bad]} at element ${elementIndex(bad, shape)}: every weight must be finite`, t.name);
-    tensors.set(name, values);
+    const permuted = arch === 'llama' && ROPE_PERMUTED.test(name);
+    if (shape.length === 2) {
+      const [rows, cols] = shape;
+      const rowBytes = data.bytes.length / rows;
+      packed.set(name, { format: data.format, bytes: permuted ? unpermuteRopeRowBytes(data.bytes, config.headDim, rowBytes) : data.bytes, rows, cols });
+    } else {
+      tensors.set(name, permuted ? unpermuteRopeRows(values, config.headDim, 1) : values);
+    }
   }
-  return tensors;
+  return { tensors, packed };
 }
 
 /**

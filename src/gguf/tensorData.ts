@@ -1,13 +1,26 @@
 import { ModelFormatError } from '../errors.ts';
-import { dequantize, formatOfGgmlType, packedBytes, type FormatInfo } from '../quant/index.ts';
+import { dequantize, formatOfGgmlType, packedBytes, type FormatInfo, type WeightFormat } from '../quant/index.ts';
 import type { GgufHeader, GgufTensorInfo } from './ggufHeader.ts';
 
-/**
- * One tensor's values widened to f32, after checking what the header says of it against the
- * file: a type Folio knows, rows that are whole blocks, an aligned offset, data inside the file.
- * The type is read per tensor (never from general.file_type): files mix types.
- */
+/** One tensor's data as the file holds it: its format, its packed bytes (a view of the file), its element count. */
+export interface TensorBytes {
+  format: WeightFormat;
+  bytes: Uint8Array;
+  elements: number;
+}
+
+/** One tensor's values widened to f32 (see tensorBytes for the checks). */
 export function tensorValues(bytes: Uint8Array, header: GgufHeader, t: GgufTensorInfo): Float32Array {
+  const data = tensorBytes(bytes, header, t);
+  return dequantize(data.format, data.bytes, data.elements);
+}
+
+/**
+ * One tensor's packed bytes, after checking what the header says of it against the file: a type
+ * Folio knows, rows that are whole blocks, an aligned offset, data inside the file. The type is
+ * read per tensor (never from general.file_type): files mix types.
+ */
+export function tensorBytes(bytes: Uint8Array, header: GgufHeader, t: GgufTensorInfo): TensorBytes {
   const format = formatOf(header.file, t);
   const fail = (message: string): never => {
     throw new ModelFormatError(header.file, message, t.name);
@@ -24,7 +37,7 @@ export function tensorValues(bytes: Uint8Array, header: GgufHeader, t: GgufTenso
   if (start + size > bytes.length) {
     fail(`${format.name} data of shape [${t.dims.join(', ')}] needs bytes ${start} to ${start + size}, but the file ends at byte ${bytes.length}: the file is truncated, or the tensor's offset or shape is out of range`);
   }
-  return dequantize(format.name, bytes.subarray(start, start + size), n);
+  return { format: format.name, bytes: bytes.subarray(start, start + size), elements: n };
 }
 
 function formatOf(file: string, t: GgufTensorInfo): FormatInfo {

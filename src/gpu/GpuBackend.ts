@@ -20,7 +20,11 @@
  * weight once. Workgroup memory and barriers appear only in the row reductions (rmsnorm,
  * sample), and there only on real GPUs: on CPU adapters (SwiftShader), where a barrier costs
  * tens of microseconds, those kernels run one invocation per row (the ROW_LANES override).
- * Everything is f32; no shader-f16. Each layer's K and V pools are one buffer each; a pool
+ * Weights stay in their format on the device: f32 ones (safetensors) take that f32 matmul; packed
+ * ones (GGUF: the file's bytes) are decoded in registers by the packed products, a coalesced GEMV
+ * for steps of up to 8 rows and a tiled GEMM beyond, and by the embedding lookup; the tied LM head
+ * reads the packed embedding (src/gpu/linearSteps.ts). Activations and accumulation are f32;
+ * no shader-f16. Each layer's K and V pools are one buffer each; a pool
  * larger than one storage binding is refused (explicit block count) or capped (budget).
  */
 import { ConfigError } from '../errors.ts';
@@ -38,6 +42,7 @@ import { scoped } from './errorScopes.ts';
 import { encodeForward, type ForwardTail } from './forwardPass.ts';
 import { GpuWeights } from './gpuWeights.ts';
 import { createKernels, kernelShape, type KernelShape, type Kernels } from './kernels.ts';
+import { LinearKernels } from './linearSteps.ts';
 import { planKvCache } from '../kv/KvPlan.ts';
 import { KvPools } from './kvPools.ts';
 import { StepBuffers, type StepCapacity } from './stepBuffers.ts';
@@ -74,6 +79,7 @@ export class GpuBackend implements ForwardBackend {
   readonly gpu: GpuDevice;
   private readonly shape: KernelShape;
   private readonly kernels: Kernels;
+  private readonly linear: LinearKernels;
   private readonly weights: GpuWeights;
   private readonly pools: KvPools;
   private readonly uniforms: StepUniforms;
@@ -93,10 +99,17 @@ export class GpuBackend implements ForwardBackend {
     this.numBlocks = plan.numBlocks;
     this.shape = kernelShape(c, opts.blockSize, gpu.cpuAdapter ? 1 : 64);
     this.invFreq = ropeInvFreq(c);
-    this.kernels = createKernels(gpu.device, this.shape, c.qkvBias);
     this.weights = new GpuWeights(gpu, weights);
+    const embed = this.weights.embed;
+    this.kernels = createKernels(gpu.device, this.shape, embed.kind === 'packed' ? embed.format : null);
+    this.linear = new LinearKernels(gpu.device, gpu.limits.maxComputeWorkgroupsPerDimension, gpu.cpuAdapter);
     this.pools = new KvPools(gpu, c, plan);
     this.uniforms = { rows: gpu.uniform('rows'), logitRows: gpu.uniform('logit rows') };
+  }
+
+  /** Bytes the weights take on the device: packed ones at their packed size. */
+  get weightBytes(): number {
+    return this.weights.bytes;
   }
 
   /** Uploads the weights once and allocates the KV pools. */
@@ -227,7 +240,7 @@ export class GpuBackend implements ForwardBackend {
     if (!this.buffers || !this.buffers.fits(need)) {
       this.buffers?.destroy();
       this.buffers = new StepBuffers(this.gpu, this.config, need);
-      this.groups = buildForwardGroups(this.gpu.device, this.kernels, this.weights, this.pools, this.buffers, this.uniforms);
+      this.groups = buildForwardGroups(this.gpu.device, this.kernels, this.linear, this.weights, this.pools, this.buffers, this.uniforms);
     }
     const q = this.gpu.device.queue;
     const b = this.buffers;

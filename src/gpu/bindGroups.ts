@@ -1,5 +1,7 @@
+import { type EmbedStep, embedStep } from './embedStep.ts';
 import type { GpuWeights } from './gpuWeights.ts';
 import type { Kernels } from './kernels.ts';
+import type { LinearKernels, LinearStep } from './linearSteps.ts';
 import type { KvPools } from './kvPools.ts';
 import type { StepBuffers } from './stepBuffers.ts';
 
@@ -11,23 +13,23 @@ export interface StepUniforms {
 
 export interface LayerGroups {
   inputNorm: GPUBindGroup;
-  qkv: GPUBindGroup;
+  qkv: LinearStep;
   rope: GPUBindGroup;
   kvWrite: GPUBindGroup;
   attention: GPUBindGroup;
-  oProj: GPUBindGroup;
+  oProj: LinearStep;
   postNorm: GPUBindGroup;
-  gateUp: GPUBindGroup;
+  gateUp: LinearStep;
   siluMul: GPUBindGroup;
-  down: GPUBindGroup;
+  down: LinearStep;
 }
 
 export interface ForwardGroups {
-  embed: GPUBindGroup;
+  embed: EmbedStep;
   layers: LayerGroups[];
   gatherLast: GPUBindGroup;
   finalNorm: GPUBindGroup;
-  lmHead: GPUBindGroup;
+  lmHead: LinearStep;
   sample: GPUBindGroup;
 }
 
@@ -40,26 +42,28 @@ export function bindBuffers(device: GPUDevice, pipeline: GPUComputePipeline, buf
 }
 
 /** Every bind group of a forward pass; built once per step-buffer capacity. */
-export function buildForwardGroups(device: GPUDevice, k: Kernels, w: GpuWeights, pools: KvPools, b: StepBuffers, u: StepUniforms): ForwardGroups {
+export function buildForwardGroups(device: GPUDevice, k: Kernels, lin: LinearKernels, w: GpuWeights, pools: KvPools, b: StepBuffers, u: StepUniforms): ForwardGroups {
   const bind = (p: GPUComputePipeline, ...buffers: GPUBuffer[]) => bindBuffers(device, p, buffers);
+  const product = (weights: GpuWeights['lmHead'], rows: GPUBuffer, x: GPUBuffer, y: GPUBuffer, accumulate: boolean, bias: GPUBuffer | null = null) =>
+    lin.step(weights, { rows, x, y, bias, accumulate }, w.noBias);
   const layers = w.layers.map((lw, l): LayerGroups => ({
     inputNorm: bind(k.rmsnorm, u.rows, b.x, lw.inputNorm, b.xb),
-    qkv: bind(k.qkv, u.rows, b.xb, lw.qkv, lw.qkvBias ?? w.noBias, b.qkv),
+    qkv: product(lw.qkv, u.rows, b.xb, b.qkv, false, lw.qkvBias),
     rope: bind(k.rope, u.rows, b.rope, b.qkv),
     kvWrite: bind(k.kvWrite, u.rows, b.rowMeta, b.qkv, pools.k[l], pools.v[l]),
     attention: bind(k.attention, u.rows, b.rowMeta, b.tables, b.qkv, pools.k[l], pools.v[l], b.att),
-    oProj: bind(k.oProj, u.rows, b.att, lw.oProj, w.noBias, b.x),
+    oProj: product(lw.oProj, u.rows, b.att, b.x, true),
     postNorm: bind(k.rmsnorm, u.rows, b.x, lw.postNorm, b.xb),
-    gateUp: bind(k.gateUp, u.rows, b.xb, lw.gateUp, w.noBias, b.gateUp),
+    gateUp: product(lw.gateUp, u.rows, b.xb, b.gateUp, false),
     siluMul: bind(k.siluMul, u.rows, b.gateUp, b.h),
-    down: bind(k.down, u.rows, b.h, lw.down, w.noBias, b.x),
+    down: product(lw.down, u.rows, b.h, b.x, true),
   }));
   return {
-    embed: bind(k.gather, u.rows, w.embed, b.tokens, b.x),
+    embed: embedStep(device, w.embed, k.gather, k.embedPacked, { rows: u.rows, ids: b.tokens, out: b.x }),
     layers,
     gatherLast: bind(k.gather, u.logitRows, b.x, b.logitRows, b.last),
     finalNorm: bind(k.rmsnorm, u.logitRows, b.last, w.finalNorm, b.xb),
-    lmHead: bind(k.lmHead, u.logitRows, b.xb, w.lmHead, w.noBias, b.logits),
+    lmHead: product(w.lmHead, u.logitRows, b.xb, b.logits, false),
     sample: bind(k.sample, u.logitRows, b.logits, b.sampleParams, b.ids),
   };
 }

@@ -27,7 +27,6 @@ export function encodeForward(
   tail: ForwardTail,
 ): void {
   const { rows, logitRows } = step;
-  const qkvDim = (shape.numHeads + 2 * shape.numKvHeads) * shape.headDim;
   const run = (p: GPUComputePipeline, group: GPUBindGroup, [x, y]: [number, number]) => {
     pass.setPipeline(p);
     pass.setBindGroup(0, group);
@@ -35,27 +34,22 @@ export function encodeForward(
   };
   const perRow = (n: number) => foldedGrid(Math.ceil(n / (64 / shape.rowLanes)), maxPerDim);
   const elems = (n: number) => grid64(n, maxPerDim);
-  const matmul = (m: number, n: number): [number, number] => {
-    const y = Math.ceil(m / 4);
-    if (y > maxPerDim) throw new RangeError(`a step of ${m} rows is more than this GPU dispatches at once (${maxPerDim * 4})`);
-    return [Math.ceil(n / 256), y];
-  };
 
-  run(k.gather, g.embed, elems(rows * shape.hiddenSize));
+  run(g.embed.pipeline, g.embed.group, elems(rows * shape.hiddenSize));
   for (const lg of g.layers) {
     run(k.rmsnorm, lg.inputNorm, perRow(rows));
-    run(k.qkv, lg.qkv, matmul(rows, qkvDim));
+    lg.qkv.encode(pass, rows);
     run(k.rope, lg.rope, elems((rows * (shape.numHeads + shape.numKvHeads) * shape.headDim) / 2));
     run(k.kvWrite, lg.kvWrite, elems(rows * shape.numKvHeads * shape.headDim));
     run(k.attention, lg.attention, elems(rows * shape.numHeads));
-    run(k.oProj, lg.oProj, matmul(rows, shape.hiddenSize));
+    lg.oProj.encode(pass, rows);
     run(k.rmsnorm, lg.postNorm, perRow(rows));
-    run(k.gateUp, lg.gateUp, matmul(rows, 2 * shape.intermediateSize));
+    lg.gateUp.encode(pass, rows);
     run(k.siluMul, lg.siluMul, elems(rows * shape.intermediateSize));
-    run(k.down, lg.down, matmul(rows, shape.hiddenSize));
+    lg.down.encode(pass, rows);
   }
   run(k.gather, g.gatherLast, elems(logitRows * shape.hiddenSize));
   run(k.rmsnorm, g.finalNorm, perRow(logitRows));
-  run(k.lmHead, g.lmHead, matmul(logitRows, shape.vocabSize));
+  g.lmHead.encode(pass, logitRows);
   if (tail === 'sample') run(k.sample, g.sample, perRow(logitRows));
 }

@@ -8,6 +8,8 @@ import ropeSrc from '../../wgsl/rope.wgsl?raw';
 import sampleSrc from '../../wgsl/sample.wgsl?raw';
 import siluMulSrc from '../../wgsl/silu_mul.wgsl?raw';
 import type { ModelConfig } from '../model/config.ts';
+import type { WeightFormat } from '../quant/formats.ts';
+import { embedPackedPipeline } from './embedStep.ts';
 
 /** Shapes the kernels are specialised for (override constants). */
 export interface KernelShape {
@@ -30,16 +32,16 @@ export interface MatmulSpec {
   bias: boolean;
 }
 
-/** Every compute pipeline of one model at one block size. */
+/**
+ * Every compute pipeline of one model at one block size but the linear products' (those depend
+ * on each weight's format: src/gpu/linearSteps.ts).
+ */
 export interface Kernels {
-  /** Embedding lookup and logit-row selection: both gather rows of width hidden. */
+  /** Embedding lookup (f32 embeddings) and logit-row selection: both gather rows of width hidden. */
   gather: GPUComputePipeline;
+  /** The embedding lookup of a packed embedding (null for an f32 one). */
+  embedPacked: GPUComputePipeline | null;
   rmsnorm: GPUComputePipeline;
-  qkv: GPUComputePipeline;
-  oProj: GPUComputePipeline;
-  gateUp: GPUComputePipeline;
-  down: GPUComputePipeline;
-  lmHead: GPUComputePipeline;
   rope: GPUComputePipeline;
   kvWrite: GPUComputePipeline;
   attention: GPUComputePipeline;
@@ -128,20 +130,14 @@ export function copyBlocksPipeline(device: GPUDevice, blockElems: number): GPUCo
   return pipeline(device, 'copy_blocks', copyBlocksSrc, { BLOCK_ELEMS: blockElems });
 }
 
-/** Compiles every pipeline the forward pass uses; `qkvBias` selects the biased q/k/v product. */
-export function createKernels(device: GPUDevice, s: KernelShape, qkvBias: boolean): Kernels {
+/** Compiles every pipeline the forward pass uses but the linear products; `embedFormat` names a packed embedding's format. */
+export function createKernels(device: GPUDevice, s: KernelShape, embedFormat: WeightFormat | null): Kernels {
   const h = s.hiddenSize;
-  const qDim = s.numHeads * s.headDim;
-  const qkvDim = (s.numHeads + 2 * s.numKvHeads) * s.headDim;
   const f = s.intermediateSize;
   return {
     gather: gatherPipeline(device, h),
+    embedPacked: embedFormat ? embedPackedPipeline(device, embedFormat, h) : null,
     rmsnorm: rmsnormPipeline(device, h, s.rmsNormEps, s.rowLanes),
-    qkv: matmulPipeline(device, { k: h, n: qkvDim, accumulate: false, bias: qkvBias }),
-    oProj: matmulPipeline(device, { k: qDim, n: h, accumulate: true, bias: false }),
-    gateUp: matmulPipeline(device, { k: h, n: 2 * f, accumulate: false, bias: false }),
-    down: matmulPipeline(device, { k: f, n: h, accumulate: true, bias: false }),
-    lmHead: matmulPipeline(device, { k: h, n: s.vocabSize, accumulate: false, bias: false }),
     rope: ropePipeline(device, s),
     kvWrite: kvWritePipeline(device, s),
     attention: attentionPipeline(device, s),

@@ -1,7 +1,8 @@
 /**
  * The packed-weight decode GEMV (wgsl/matmul_packed.wgsl): y[M, N] = x[M, K] · W[N, K]^T with W in
  * any weight format, kept packed on the device. One pipeline per (format, K, N, M); this file picks
- * the workgroup shape and binds buffers. Not wired into the forward pass yet.
+ * the workgroup shape and binds buffers. The forward pass uses it for steps of up to MAX_M rows
+ * (src/gpu/linearSteps.ts).
  */
 import { FORMATS, type WeightFormat } from '../quant/formats.ts';
 import { bindBuffers } from './bindGroups.ts';
@@ -21,6 +22,16 @@ export interface PackedMatmulSpec {
   accumulate?: boolean;
   /** Weight rows per lane group, 1..4 (default 2): each x load serves this many rows. */
   rows?: number;
+  /** y's row stride and the first column this product writes (default n and 0): a part of a stacked output. */
+  yStride?: number;
+  yOffset?: number;
+  /**
+   * Invocations per weight row (a power of two up to 64; default lanesFor). CPU adapters take 1:
+   * there a workgroup barrier costs tens of microseconds, so fewer, wider workgroups win.
+   */
+  lanes?: number;
+  /** An explicit pipeline layout, so that one bind group serves every M (default 'auto'). */
+  layout?: GPUPipelineLayout;
 }
 
 export interface PackedMatmul {
@@ -51,16 +62,20 @@ export function packedMatmul(device: GPUDevice, s: PackedMatmulSpec): PackedMatm
   if (!Number.isInteger(s.n) || s.n < 1) throw new RangeError(`packed matmul needs N >= 1, got ${s.n}`);
   const rows = s.rows ?? 2;
   if (![1, 2, 3, 4].includes(rows)) throw new RangeError(`rows per lane group must be 1..4, got ${rows}`);
-  const lanes = lanesFor(s.format, s.k);
+  const yStride = s.yStride ?? s.n;
+  const yOffset = s.yOffset ?? 0;
+  if (!Number.isInteger(yOffset) || yOffset < 0 || yOffset + s.n > yStride) throw new RangeError(`packed matmul: columns ${yOffset}..${yOffset + s.n} do not fit rows of ${yStride}`);
+  const lanes = s.lanes ?? lanesFor(s.format, s.k);
+  if (![1, 2, 4, 8, 16, 32, 64].includes(lanes)) throw new RangeError(`lanes per row must be a power of two up to 64, got ${lanes}`);
   const label = `matmul_packed ${s.format} ${s.k}->${s.n} m=${s.m}`;
   const module = device.createShaderModule({ label, code: withFormat(s.format, matmulPackedSrc) });
   const pipeline = device.createComputePipeline({
     label,
-    layout: 'auto',
+    layout: s.layout ?? 'auto',
     compute: {
       module,
       entryPoint: 'main',
-      constants: { K: s.k, N: s.n, M: s.m, ROWS: rows, LANES: lanes, ACCUMULATE: s.accumulate ? 1 : 0 },
+      constants: { K: s.k, N: s.n, M: s.m, ROWS: rows, LANES: lanes, ACCUMULATE: s.accumulate ? 1 : 0, Y_STRIDE: yStride, Y_OFFSET: yOffset },
     },
   });
   const workgroups = Math.ceil(s.n / ((64 / lanes) * rows));
