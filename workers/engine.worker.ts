@@ -72,7 +72,8 @@ const api: WorkerApi = {
       if (!warnings.includes(m)) warnings.push(m);
       report?.({ file: '', filesDone: 0, filesTotal: 0, warning: m });
     };
-    const common = { source, kv: opts.kv, maxBatchTokens: opts.maxBatchTokens, onProgress: report, prefixStore, persistAfterHits: cacheOpts?.persistAfterHits, onWarning };
+    let weightsPicked: { option: string; reason: string } | null = null;
+    const common = { source, kv: opts.kv, maxBatchTokens: opts.maxBatchTokens, onProgress: report, prefixStore, persistAfterHits: cacheOpts?.persistAfterHits, onWarning, weights: opts.weights, onWeights: (p: { option: string; reason: string }) => (weightsPicked = p) };
     let fallbackReason: string | null = null;
     if (opts.backend === 'cpu') {
       engine = await loadEngine({ ...common, backend: 'cpu' });
@@ -98,6 +99,7 @@ const api: WorkerApi = {
       warning: warnings.length > 0 ? warnings.join('; ') : null,
       fromCache: cached?.fromCache ?? false,
       network: cached ? { ...cached.net } : { requests: -1, bytes: -1 },
+      weights: weightsPicked,
     };
   },
 

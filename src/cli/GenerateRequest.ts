@@ -1,3 +1,4 @@
+import type { WeightsChoice } from '../quant/quantizeModel.ts';
 import type { SamplingParams } from '../sampling/SamplingParams.ts';
 
 /** What `folio generate` asks of a backend. */
@@ -8,6 +9,8 @@ export interface GenerateRequest {
   maxTokens: number;
   /** Generate past end-of-sequence tokens (as reference runs that compare ids do). */
   ignoreEos?: boolean;
+  /** `--weights`: a safetensors model's 2-D weights quantized on load; 'f32' (none) by default; 'auto' by the adapter's limits. */
+  weights?: WeightsChoice;
   sampling: { [K in keyof SamplingParams]?: SamplingParams[K] | undefined };
 }
 

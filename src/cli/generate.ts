@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { InvalidParamsError } from '../errors.ts';
 import { defaultModelPath } from './defaultModel.ts';
+import { weightsChoice } from '../quant/quantizeModel.ts';
 import { samplingParams } from '../sampling/SamplingParams.ts';
 import { generateOnCpu } from './generateOnCpu.ts';
 import type { GenerateRequest, GenerateResult } from './GenerateRequest.ts';
@@ -24,6 +25,7 @@ export async function generateCommand(argv: string[]): Promise<number> {
       'top-k': { type: 'string' },
       seed: { type: 'string' },
       backend: { type: 'string', default: 'webgpu' },
+      weights: { type: 'string', default: 'f32' },
       'no-bos': { type: 'boolean', default: false },
       'ignore-eos': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
@@ -34,6 +36,7 @@ export async function generateCommand(argv: string[]): Promise<number> {
     prompt: values.prompt ?? '',
     addBos: !values['no-bos'],
     ignoreEos: values['ignore-eos'],
+    weights: weightsChoice(values.weights),
     maxTokens: number('max-tokens', values['max-tokens'])!,
     sampling: {
       temperature: number('temperature', values.temperature),

@@ -4,7 +4,9 @@
 import { serializeError } from '../api/errorTransfer.ts';
 import { GpuBackend } from '../gpu/GpuBackend.ts';
 import { loadAnyModel } from '../gguf/loadAnyModel.ts';
+import { adapterLimits } from '../engine/loadEngine.ts';
 import { openSource } from '../model/ModelSource.ts';
+import { pickWeights } from '../quant/quantizeModel.ts';
 import { generateWith } from './generateLoop.ts';
 import type { GenerateRequest, GenerateResult } from './GenerateRequest.ts';
 
@@ -23,7 +25,9 @@ const w = window as unknown as GeneratePageWindow;
 w.folioGenerate = async (req) => {
   try {
     const spec = /^hf:/.test(req.model) ? req.model : new URL(req.model, location.href).href;
-    const model = await loadAnyModel(await openSource(spec));
+    const choice = req.weights ?? 'f32';
+    const limits = choice === 'auto' ? await adapterLimits(navigator.gpu) : null;
+    const model = await loadAnyModel(await openSource(spec), { weights: (config) => (choice === 'auto' ? pickWeights(config, limits).option : choice) });
     let adapter = '';
     const result = await generateWith(
       model,

@@ -9,10 +9,13 @@ const USAGE = `folio — an in-tab LLM runtime, from the command line
 
   folio generate [--model <dir|url|file.gguf>] --prompt "..." [--max-tokens N]
                  [--temperature T] [--top-p P] [--top-k K] [--seed S]
-                 [--backend webgpu|cpu] [--no-bos] [--ignore-eos] [--json]
+                 [--backend webgpu|cpu] [--weights f32|f16|q8_0|q4_0|q4_k|auto]
+                 [--no-bos] [--ignore-eos] [--json]
       generate text; --json prints {prompt_ids, generated_ids, text, completion}.
       --model also takes a GGUF file, URL or hf:org/name@rev/file.gguf;
-      --ignore-eos generates all --max-tokens tokens (as reference runs do).
+      --ignore-eos generates all --max-tokens tokens (as reference runs do);
+      --weights quantizes a safetensors model's 2-D weights on load, as llama.cpp's
+      quantizer would (auto: by the adapter's limits; a GGUF file keeps its own formats).
       webgpu (the default) runs in headless Chromium (/usr/bin/chromium, or FOLIO_CHROMIUM);
       cpu runs the reference forward pass in Node
 `;

@@ -1,5 +1,6 @@
 import type { ChatMessage } from '../api/openai.ts';
 import type { LoadProgress } from '../model/loadModel.ts';
+import type { WeightsChoice } from '../quant/quantizeModel.ts';
 import type { CachedModel } from '../storage/cacheAdmin.ts';
 import type { PinResult } from './Engine.ts';
 import type { BlockCell, EngineStats, WireSink } from './events.ts';
@@ -55,6 +56,11 @@ export interface WorkerLoadOptions {
   maxBatchTokens?: number;
   /** false: no IndexedDB at all. */
   cache?: CacheOptions | false;
+  /**
+   * Quantize a safetensors model's 2-D weights on load: 'f32' (default), 'f16', 'q8_0', 'q4_0',
+   * 'q4_k', or 'auto' (by the adapter's limits; LoadedInfo.weights says what it picked).
+   */
+  weights?: WeightsChoice;
 }
 
 export interface LoadedInfo {
@@ -68,6 +74,8 @@ export interface LoadedInfo {
   fromCache: boolean;
   /** Network requests and body bytes of the load. */
   network: { requests: number; bytes: number };
+  /** What a safetensors model's weights were loaded as, and why ('auto'); null for a GGUF file (its own formats). */
+  weights?: { option: string; reason: string } | null;
 }
 
 /** The engine worker's surface, as Comlink exposes it. */

@@ -3,6 +3,8 @@ import { DeviceLostError, TokenizerError } from '../errors.ts';
 import { type KvSizeOptions, planKvCache } from '../kv/KvPlan.ts';
 import { loadAnyModel } from '../gguf/loadAnyModel.ts';
 import type { LoadProgress } from '../model/loadModel.ts';
+import type { ModelConfig } from '../model/config.ts';
+import { type AutoLimits, pickWeights, type WeightsChoice, weightsChoice, type WeightsOption } from '../quant/quantizeModel.ts';
 import type { ModelSource } from '../model/ModelSource.ts';
 import type { ModelWeights } from '../model/weights.ts';
 import type { AdmissionReserve } from '../scheduler/reserve.ts';
@@ -30,11 +32,26 @@ export interface LoadEngineOptions {
   /** Prompts that must contain a block before it is persisted; 2 by default. */
   persistAfterHits?: number;
   onWarning?: (message: string) => void;
+  /**
+   * A safetensors model's 2-D weights quantized on load ('f32' by default: none); 'auto' picks
+   * by the adapter's limits (pickWeights; f32 on the CPU). A GGUF file keeps its own formats.
+   */
+  weights?: WeightsChoice;
+  /** Told what a safetensors model was loaded as, and why when 'auto' picked it. */
+  onWeights?: (picked: { option: WeightsOption; reason: string }) => void;
 }
 
 /** Loads a model and builds an engine on the chosen backend. */
 export async function loadEngine(opts: LoadEngineOptions): Promise<Engine> {
-  const { weights, tokenizerJson, tokenizerConfig } = await loadAnyModel(opts.source, { onProgress: opts.onProgress });
+  const choice = weightsChoice(opts.weights ?? 'f32'); // refused before anything is fetched
+  const limits = choice === 'auto' && opts.backend === 'webgpu' ? await adapterLimits(opts.gpu) : null;
+  let picked: WeightsOption | undefined;
+  const pick = (config: ModelConfig): WeightsOption => {
+    const p = choice === 'auto' ? pickWeights(config, limits) : { option: choice, reason: 'as asked' };
+    opts.onWeights?.(p);
+    return (picked = p.option);
+  };
+  const { weights, tokenizerJson, tokenizerConfig } = await loadAnyModel(opts.source, { onProgress: opts.onProgress, weights: pick });
   // The same class as the CLI's for the same folder: a tokenizer problem, whichever way the model came.
   if (!tokenizerJson) throw new TokenizerError(`${opts.source.describe()} has no tokenizer.json`);
   const tokenizer = Tokenizer.fromJson(tokenizerJson, tokenizerConfig, { eosIds: weights.config.eosTokenIds, modelVocabSize: weights.config.vocabSize });
@@ -49,7 +66,7 @@ export async function loadEngine(opts: LoadEngineOptions): Promise<Engine> {
     const gpu = await GpuBackend.create(weights, gpuOpts);
     adapter = gpu.gpu.cpuAdapter ? 'WebGPU on a CPU adapter (SwiftShader)' : 'WebGPU';
     backend = gpu;
-    rebuildBackend = gpuRebuilder(opts.source, weights.fingerprint, (w) => GpuBackend.create(w, gpuOpts));
+    rebuildBackend = gpuRebuilder(opts.source, picked, weights.fingerprint, (w) => GpuBackend.create(w, gpuOpts));
   } else {
     backend = new CpuBackend(weights, { blockSize, numBlocks });
   }
@@ -67,13 +84,23 @@ export async function loadEngine(opts: LoadEngineOptions): Promise<Engine> {
 }
 
 /**
+ * The limits 'auto' weighs: the adapter's, or WebGPU's defaults (128 MiB per binding, 256 MiB per
+ * buffer) when there is no adapter to ask (GpuBackend then says why).
+ */
+export async function adapterLimits(gpu: GPU | undefined): Promise<AutoLimits> {
+  const defaults = { maxStorageBufferBindingSize: 2 ** 27, maxBufferSize: 2 ** 28 };
+  const adapter = await (gpu ?? (globalThis.navigator as Navigator | undefined)?.gpu)?.requestAdapter({ powerPreference: 'high-performance' }).catch(() => null);
+  return adapter ? { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize } : defaults;
+}
+
+/**
  * After a lost device: the weights again from the same source (in a browser the
  * IndexedDB-cached one, so no network), rather than a CPU copy of every weight kept alive for a
  * rare event. A function of its own, so that its closure holds the source and not the weights.
  */
-function gpuRebuilder(source: ModelSource, fingerprint: string, create: (w: ModelWeights) => Promise<ForwardBackend>): () => Promise<ForwardBackend> {
+function gpuRebuilder(source: ModelSource, format: WeightsOption | undefined, fingerprint: string, create: (w: ModelWeights) => Promise<ForwardBackend>): () => Promise<ForwardBackend> {
   return async () => {
-    const { weights } = await loadAnyModel(source);
+    const { weights } = await loadAnyModel(source, { weights: format });
     if (weights.fingerprint !== fingerprint) throw new DeviceLostError(`${source.describe()} changed since it was loaded`);
     return create(weights);
   };

@@ -1,10 +1,12 @@
 import { ModelFormatError } from '../errors.ts';
 import { expectedTensors, type ModelConfig, parseConfig } from './config.ts';
 import { widen } from './dtype.ts';
+import { quantizeModel, targetFormat, weightsOption, type WeightsOption } from '../quant/quantizeModel.ts';
 import { fingerprint } from './fingerprint.ts';
 import { checkFileName, fetchOptional, fetchRequired, type ModelSource, parseJsonFile } from './ModelSource.ts';
 import { elementIndex, firstNonFinite } from './nonFinite.ts';
 import { parseSafetensors, type SafetensorsFile } from './safetensors.ts';
+import { sha256Hex } from './sha256.ts';
 import { checkTokenizerFits } from './tokenizerFit.ts';
 import type { ModelWeights, Tensor } from './weights.ts';
 
@@ -28,6 +30,13 @@ export interface LoadProgress {
 export interface LoadOptions {
   /** Called as each tensor file arrives. */
   onProgress?: (p: LoadProgress) => void;
+  /**
+   * A safetensors model's 2-D weights quantized on load into this format (llama.cpp's rule:
+   * rows the block does not divide fall back, see quantizeModel); 'f32' (the default) keeps
+   * them f32. A function picks from the config (weights: 'auto'). A GGUF file keeps the
+   * formats it was written in.
+   */
+  weights?: WeightsOption | ((config: ModelConfig) => WeightsOption);
 }
 
 /** Where each tensor lives, as a sharded checkpoint's index says; null for a single file. */
@@ -39,6 +48,8 @@ type WeightMap = Map<string, string> | null;
  * tokenizer.json is checked against the config's vocabulary, and every weight must be finite.
  */
 export async function loadModel(source: ModelSource, opts: LoadOptions = {}): Promise<LoadedModel> {
+  // A bad option is refused before anything is fetched.
+  const given = typeof opts.weights === 'function' ? opts.weights : weightsOption(opts.weights ?? 'f32');
   const configBytes = await fetchRequired(source, 'config.json');
   const config = parseConfig(parseJsonFile('config.json', configBytes));
   const [{ weightMap, files, raw }, tokenizerJson, tokenizerConfig] = await Promise.all([
@@ -49,7 +60,13 @@ export async function loadModel(source: ModelSource, opts: LoadOptions = {}): Pr
   checkTokenizerFits(tokenizerJson, config.vocabSize);
   const id = await fingerprint([{ name: 'config.json', bytes: configBytes }, ...raw]);
   const tensors = checkedTensors(config, weightMap, files);
-  return { weights: { config, tensors, fingerprint: id }, tokenizerJson, tokenizerConfig };
+  const option = typeof given === 'function' ? weightsOption(given(config)) : given;
+  const format = targetFormat(option);
+  if (!format) return { weights: { config, tensors, fingerprint: id }, tokenizerJson, tokenizerConfig };
+  // Other weights, other outputs: the format salts the id (prefix-KV hashes must not mix them).
+  const quantized = quantizeModel(tensors, config, format);
+  const salted = await sha256Hex(new TextEncoder().encode(`${id}\nweights:${option}`));
+  return { weights: { config, ...quantized, fingerprint: salted }, tokenizerJson, tokenizerConfig };
 }
 
 async function optionalJson(source: ModelSource, name: string): Promise<unknown> {
