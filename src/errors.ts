@@ -131,11 +131,13 @@ export class NetworkError extends FolioError {
 
 /**
  * The engine is gone: disposed, or its worker stopped (terminated, crashed). Every request,
- * stream and call pending then settles with it, and so does every call after.
+ * stream and call pending then settles with it, and so does every call after. `reason`
+ * 'reloaded': `engine.reload()` replaced the model the request ran on; 'unloaded':
+ * `engine.unload()` freed it, and calls reject until `engine.reload(model)` loads one.
  */
 export class EngineClosedError extends FolioError {
   static override readonly errorName = 'EngineClosedError';
-  constructor(readonly reason: 'disposed' | 'worker-stopped', message: string) {
+  constructor(readonly reason: 'disposed' | 'worker-stopped' | 'reloaded' | 'unloaded', message: string) {
     super('ENGINE_CLOSED', message);
   }
 }

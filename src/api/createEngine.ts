@@ -1,12 +1,14 @@
 import * as Comlink from 'comlink';
 import type { EngineHandle } from '../engine/events.ts';
 import type { KvOptions } from '../engine/loadEngine.ts';
+import type { WeightsOption } from '../quant/quantizeModel.ts';
 import type { BackendChoice, CacheOptions, LoadedInfo, LoadEvent, WorkerApi } from '../engine/WorkerApi.ts';
-import { EngineClosedError } from '../errors.ts';
+import { EngineClosedError, InvalidParamsError } from '../errors.ts';
 import { unpackEvents } from './eventTransfer.ts';
 import { installErrorTransfer } from './errorTransfer.ts';
 import { FolioEngine } from './FolioEngine.ts';
 import { Lifetime } from './Lifetime.ts';
+import type { LoadedModel } from './modelSlot.ts';
 import { trustedTypesRefusal } from './trustedTypesRefusal.ts';
 import { whenLockFreed } from './workerLock.ts';
 import { watchWorkerStart } from './workerStartWatch.ts';
@@ -18,18 +20,58 @@ export interface CreateEngineOptions {
   backend?: BackendChoice;
   kv?: KvOptions;
   maxBatchTokens?: number;
+  /** Quantize a safetensors model's 2-D weights on load ('f32', the default, packs nothing). */
+  weights?: WeightsOption;
   /** Load progress: files, and bytes (downloaded or read from IndexedDB) for a progress bar. */
   onProgress?: (p: LoadEvent) => void;
   /** IndexedDB caching of weights and prefix-KV blocks (on by default); false turns it off. */
   cache?: CacheOptions | false;
-  /** A worker to use instead of the bundled one (e.g. built by another tool). */
-  worker?: Worker;
+  /**
+   * A worker to use instead of the bundled one (e.g. built by another tool), or a function that
+   * makes one: reload() starts a fresh worker, so a Worker object given here serves one load
+   * only (reload() then needs `{ worker }`), while a function serves every reload.
+   */
+  worker?: Worker | (() => Worker);
 }
 
-/** A FolioEngine whose engine runs in a Web Worker, reached through Comlink. */
+/** reload()'s options: createEngine's, overriding those given to createEngine for this load. */
+export interface ReloadOptions extends Partial<Omit<CreateEngineOptions, 'model'>> {
+  /**
+   * Unload the current model before loading the new one (WebLLM's order): half the peak memory,
+   * but the engine is unloaded during the load, and stays so if it fails. Default false: the
+   * new model loads beside the old one, which keeps serving and stays if the load fails.
+   */
+  unloadFirst?: boolean;
+}
+
+/** A FolioEngine whose engine runs in a Web Worker, reached through Comlink; it can reload(). */
 export class WorkerFolioEngine extends FolioEngine {
-  constructor(handle: EngineHandle, dispose: () => void, readonly info: LoadedInfo, life: Lifetime) {
+  private loaded: LoadedInfo;
+  private readonly options: CreateEngineOptions;
+
+  constructor(handle: EngineHandle, dispose: () => void, info: LoadedInfo, life: Lifetime, options?: CreateEngineOptions) {
     super(handle, dispose, life);
+    this.loaded = info;
+    this.options = options ?? { model: '' };
+  }
+
+  /** What the last load got (backend, adapter, cache use); after reload(), the new model's; unload() keeps the last. */
+  get info(): LoadedInfo {
+    return this.loaded;
+  }
+
+  protected override async loadModel(model: string, opts: ReloadOptions, life: Lifetime): Promise<LoadedModel> {
+    const { unloadFirst: _, ...given } = opts;
+    const worker = given.worker ?? this.options.worker;
+    if (worker !== undefined && typeof worker !== 'function' && given.worker === undefined) {
+      throw new InvalidParamsError('worker', 'createEngine was given a Worker object, which served its load: pass reload(model, { worker }) a new one, or give createEngine a function that makes workers');
+    }
+    const started = await startWorker({ ...this.options, ...given, model, worker }, life);
+    return { handle: started.handle, free: started.free, info: started.info };
+  }
+
+  protected override adopted(loaded: LoadedModel): void {
+    if (loaded.info) this.loaded = loaded.info;
   }
 }
 
@@ -48,13 +90,23 @@ function defaultWorker(): Worker {
  * worker cannot start (ContentSecurityPolicyError under a CSP that blocks it) or stops.
  */
 export async function createEngine(opts: CreateEngineOptions): Promise<WorkerFolioEngine> {
-  installErrorTransfer();
-  const worker = opts.worker ?? defaultWorker();
   const life = new Lifetime();
+  const started = await startWorker(opts, life);
+  return new WorkerFolioEngine(started.handle, started.free, started.info, life, opts);
+}
+
+/**
+ * A worker with `opts.model` loaded: its handle, how to stop it, what loaded. `life` ends
+ * when the worker stops; ended from outside during the load (a reload superseded), the load
+ * rejects with its error and the worker is stopped.
+ */
+async function startWorker(opts: CreateEngineOptions, life: Lifetime): Promise<{ handle: EngineHandle; free: () => void; info: LoadedInfo }> {
+  installErrorTransfer();
+  const worker = typeof opts.worker === 'function' ? opts.worker() : opts.worker ?? defaultWorker();
   const stopWatching = watchWorkerStart(worker, (e) => life.end(e));
   const remote = Comlink.wrap<WorkerApi>(worker);
   const lockWatch = new AbortController();
-  const dispose = () => {
+  const free = () => {
     stopWatching();
     lockWatch.abort();
     remote[Comlink.releaseProxy]();
@@ -67,7 +119,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<WorkerFol
     }
     const info = await life.guard(() =>
       remote.load(
-        { modelUrl: new URL(opts.model, globalThis.location?.href).href, backend: opts.backend ?? 'auto', kv: opts.kv, maxBatchTokens: opts.maxBatchTokens, cache: opts.cache },
+        { modelUrl: new URL(opts.model, globalThis.location?.href).href, backend: opts.backend ?? 'auto', kv: opts.kv, maxBatchTokens: opts.maxBatchTokens, cache: opts.cache, weights: opts.weights },
         opts.onProgress ? Comlink.proxy(opts.onProgress) : undefined,
       ),
     );
@@ -86,10 +138,10 @@ export async function createEngine(opts: CreateEngineOptions): Promise<WorkerFol
         clear: () => remote.cacheClear(),
       },
     };
-    return new WorkerFolioEngine(handle, dispose, info, life);
+    return { handle, free, info };
   } catch (e) {
     life.end(new EngineClosedError('disposed', 'the engine failed to load'));
-    dispose();
+    free();
     throw e;
   }
 }

@@ -13,7 +13,8 @@ export { FolioChat } from './FolioChat.ts';
 
 /** Like the module API's createEngine, with the inlined worker unless `worker` is given. */
 export async function createEngine(opts: CreateEngineOptions): Promise<WorkerFolioEngine> {
-  return createWorkerEngine({ ...opts, worker: opts.worker ?? createEngineWorker() });
+  // A factory, not a worker: reload() starts a fresh worker for each model.
+  return createWorkerEngine({ ...opts, worker: opts.worker ?? createEngineWorker });
 }
 
 defineFolioChat(createEngine);
