@@ -57,6 +57,8 @@ describe('demo app', () => {
     await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('.kv-grid')?.dataset.cached) > 0);
     expect(await page.innerText('[data-stat=decode]')).toMatch(/tok\/s$/);
     expect(await page.innerText('[data-stat=requests]')).toContain('2 done');
+    // stories260K's safetensors are f32: about 1 MB of them on the device.
+    expect(await page.innerText('[data-stat=weights]')).toMatch(/^F32 47 · 10\d\d KB on the device$/);
   });
 
   it('Enter sends, Stop aborts the stream, and a repeated prompt hits the prefix cache', async () => {

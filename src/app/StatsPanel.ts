@@ -1,5 +1,6 @@
 import type { EngineStats } from '../api/index.ts';
 import { h } from './dom.ts';
+import { formatBytes } from './format.ts';
 import type { PaneRun } from './ChatPane.ts';
 
 const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
@@ -23,6 +24,7 @@ export class StatsPanel {
       ['shared', 'Shared blocks'],
       ['stored', 'Prefix blocks in this browser'],
       ['requests', 'Requests'],
+      ['weights', 'Weights'],
       ['backend', 'Backend'],
     ] as const) {
       const dd = h('dd', { 'data-stat': key }, '–');
@@ -50,6 +52,7 @@ export class StatsPanel {
       dd.dataset.restored = String(p.blocksRestored);
     }
     this.set('requests', `${s.requests.running} running · ${s.requests.waiting} waiting · ${s.requests.finished} done${s.requests.preemptions ? ` · ${s.requests.preemptions} preempted` : ''}`);
+    this.set('weights', s.weights ? `${s.weights.formats} · ${formatBytes(s.weights.deviceBytes)} on the device` : '–');
     this.set('backend', s.adapter);
   }
 

@@ -22,6 +22,8 @@ export interface EngineOptions {
   fingerprint: string;
   /** Tokens per step across the batch (chunked prefill budget). */
   maxBatchTokens?: number;
+  /** What the weights are and take on the device, for stats. */
+  weights?: EngineStats['weights'];
   /** Free blocks admission keeps for the running sequences' growth (the scheduler's default when absent). */
   reserve?: AdmissionReserve;
   adapter?: string;
@@ -315,6 +317,7 @@ export class Engine {
   stats(): EngineStats {
     const stats = this.meter.stats(this, this.opts.adapter ?? this.backend.name);
     stats.deviceLosses = this.recovery.losses;
+    if (this.opts.weights) stats.weights = this.opts.weights;
     if (this.persistence) stats.persistence = this.persistence.stats();
     return stats;
   }

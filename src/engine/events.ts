@@ -42,6 +42,8 @@ export interface EngineStats {
   steps: number;
   /** GPU devices lost so far (each one rebuilt, unless a later request says it could not be). */
   deviceLosses: number;
+  /** The weights' formats ("Q4_0 31 · F16 5 · F32 11") and the bytes they take on the backend. */
+  weights?: { formats: string; deviceBytes: number };
   /** Prefix blocks in IndexedDB; absent without a prefix store. */
   persistence?: { blocksWritten: number; blocksRestored: number; corrupt: number; warning: string | null };
 }

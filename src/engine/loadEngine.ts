@@ -6,6 +6,7 @@ import type { LoadProgress } from '../model/loadModel.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { type AutoLimits, pickWeights, type WeightsChoice, weightsChoice, type WeightsOption } from '../quant/quantizeModel.ts';
 import type { ModelSource } from '../model/ModelSource.ts';
+import { weightSummary } from '../model/weightSummary.ts';
 import type { ModelWeights } from '../model/weights.ts';
 import type { AdmissionReserve } from '../scheduler/reserve.ts';
 import { Tokenizer } from '../tokenizer/Tokenizer.ts';
@@ -57,6 +58,8 @@ export async function loadEngine(opts: LoadEngineOptions): Promise<Engine> {
   const tokenizer = Tokenizer.fromJson(tokenizerJson, tokenizerConfig, { eosIds: weights.config.eosTokenIds, modelVocabSize: weights.config.vocabSize });
   // Planned here for both backends; WebGPU plans again within its adapter's buffer limits.
   const { blockSize, numBlocks } = planKvCache(weights.config, opts.kv ?? {});
+  const summary = weightSummary(weights);
+  let deviceBytes = summary.f32Bytes;
   let backend: ForwardBackend;
   let adapter = 'CPU (TypeScript reference)';
   let rebuildBackend: (() => Promise<ForwardBackend>) | undefined;
@@ -66,6 +69,7 @@ export async function loadEngine(opts: LoadEngineOptions): Promise<Engine> {
     const gpu = await GpuBackend.create(weights, gpuOpts);
     adapter = gpu.gpu.cpuAdapter ? 'WebGPU on a CPU adapter (SwiftShader)' : 'WebGPU';
     backend = gpu;
+    deviceBytes = gpu.weightBytes;
     rebuildBackend = gpuRebuilder(opts.source, picked, weights.fingerprint, (w) => GpuBackend.create(w, gpuOpts));
   } else {
     backend = new CpuBackend(weights, { blockSize, numBlocks });
@@ -75,6 +79,7 @@ export async function loadEngine(opts: LoadEngineOptions): Promise<Engine> {
     fingerprint: weights.fingerprint,
     maxBatchTokens: opts.maxBatchTokens,
     reserve: opts.kv?.reserve,
+    weights: { formats: summary.formats, deviceBytes },
     adapter,
     prefixStore: opts.prefixStore,
     persistAfterHits: opts.persistAfterHits,
