@@ -7,12 +7,12 @@
 // itself fetches nothing at run time (the page is watched for requests elsewhere).
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MODEL, ROOT, SHARED } from '../test/paths.ts';
 import { dirBytes, installedPackages, installScripts } from './packageInstall.ts';
+import { freePort } from './pythonServer.ts';
 import { openPage } from './session.ts';
 
 const fixture = JSON.parse(readFileSync(`${SHARED}/fixtures/stories260K-greedy.json`, 'utf8')) as { next_ids: number[]; text: string; prompt: string };
@@ -22,14 +22,6 @@ const MB = 1024 * 1024;
 const NPM = ['--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'];
 
 const sh = (cmd: string, args: string[], cwd: string) => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 180_000 });
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((ok) => srv.listen(0, '127.0.0.1', ok));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((ok) => srv.close(ok));
-  return port;
-}
 
 async function waitForServer(port: number): Promise<void> {
   for (let i = 0; i < 300; i++) {

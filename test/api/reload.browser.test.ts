@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrowserSession, openBrowser } from '../browser/browserHarness.ts';
 import { FolioEngine } from '../../src/api/FolioEngine.ts';
 import { InvalidParamsError } from '../../src/errors.ts';
 import { cpuEngine } from '../engine/engineHarness.ts';
-import { GGUF_DIR } from '../gguf/ggufFiles.ts';
+import { routeGgufFixtures } from '../gguf/ggufFiles.ts';
 import { SHARED } from '../paths.ts';
 
 const fixture = JSON.parse(readFileSync(`${SHARED}/fixtures/stories260K-greedy.json`, 'utf8')) as { text: string; prompt: string; next_ids: number[] };
@@ -16,10 +15,7 @@ describe('engine.reload() / engine.unload() in headless Chromium', () => {
   let s: BrowserSession;
   beforeAll(async () => {
     s = await openBrowser();
-    await s.page.context().route('**/gguf-fixtures/*.gguf', (route) => {
-      const name = decodeURIComponent(new URL(route.request().url()).pathname.split('/').pop()!);
-      return route.fulfill({ status: 200, body: readFileSync(join(GGUF_DIR, name)) });
-    });
+    await routeGgufFixtures(s.page.context());
   });
   afterAll(async () => s?.close());
 

@@ -4,14 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAnyModel } from '../../src/gguf/loadAnyModel.ts';
 import { openSource } from '../../src/model/ModelSource.ts';
 import { Tokenizer } from '../../src/tokenizer/Tokenizer.ts';
-import { GGUF_DIR } from '../gguf/ggufFiles.ts';
+import { GGUF_DIR, GGUF_REFERENCE, routeGgufFixtures } from '../gguf/ggufFiles.ts';
 import { SHARED } from '../paths.ts';
 import { type BrowserSession, openBrowser } from './browserHarness.ts';
 
 const llama2c = JSON.parse(readFileSync(`${SHARED}/fixtures/stories260K-greedy.json`, 'utf8')) as { text: string; prompt: string };
-const reference = JSON.parse(readFileSync(`${SHARED}/fixtures/gguf-reference.json`, 'utf8')) as {
-  files: Record<string, { runs: Array<{ prompt: string; exact_greedy_ids: number[] }> }>;
-};
+const reference = GGUF_REFERENCE;
 
 interface Run {
   text: string;
@@ -40,10 +38,7 @@ describe('createEngine on a GGUF file URL, in Chromium on WebGPU', () => {
   let s: BrowserSession;
   beforeAll(async () => {
     s = await openBrowser();
-    await s.page.context().route('**/gguf-fixtures/*.gguf', (route) => {
-      const name = decodeURIComponent(new URL(route.request().url()).pathname.split('/').pop()!);
-      return route.fulfill({ status: 200, body: readFileSync(join(GGUF_DIR, name)) });
-    });
+    await routeGgufFixtures(s.page.context());
   });
   afterAll(async () => s?.close());
 

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildGgufHeader, gguf, type GGUFTypedMetadata } from '@huggingface/gguf';
+import type { BrowserContext } from 'playwright-core';
 import { loadAnyModel } from '../../src/gguf/loadAnyModel.ts';
 import { memoryFetch } from '../../src/gguf/memoryFetch.ts';
 import type { LoadedModel } from '../../src/model/loadModel.ts';
@@ -10,6 +11,26 @@ import { SHARED } from '../paths.ts';
 
 /** The GGUF fixtures gguf-py wrote (../shared/models/gguf). */
 export const GGUF_DIR = resolve(SHARED, 'models', 'gguf');
+
+/** One reference run of gguf-reference.json: Hugging Face transformers' exact greedy ids for a prompt. */
+export interface ReferenceRun {
+  prompt: string;
+  prompt_ids: number[];
+  exact_greedy_ids: number[];
+}
+
+/** ../shared/fixtures/gguf-reference.json: each fixture file's architecture and reference runs. */
+export const GGUF_REFERENCE: { files: Record<string, { arch: string; runs: ReferenceRun[] }> } = JSON.parse(
+  readFileSync(resolve(SHARED, 'fixtures', 'gguf-reference.json'), 'utf8'),
+);
+
+/** Answers a browser's requests for `/gguf-fixtures/<file>.gguf` with that fixture's bytes. */
+export async function routeGgufFixtures(context: BrowserContext): Promise<void> {
+  await context.route('**/gguf-fixtures/*.gguf', (route) => {
+    const name = decodeURIComponent(new URL(route.request().url()).pathname.split('/').pop()!);
+    return route.fulfill({ status: 200, body: readFileSync(join(GGUF_DIR, name)) });
+  });
+}
 export const fixtureBytes = (name: string): Uint8Array => new Uint8Array(readFileSync(join(GGUF_DIR, name)));
 
 /** A GGUF file as the CLI and loadEngine open one: a path ending in .gguf. */

@@ -4,16 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { Tokenizer } from '../../src/tokenizer/Tokenizer.ts';
 import { cpuGreedy } from '../model/cpuLogits.ts';
 import { SHARED } from '../paths.ts';
-import { GGUF_DIR, loadPath } from './ggufFiles.ts';
+import { GGUF_DIR, GGUF_REFERENCE, loadPath } from './ggufFiles.ts';
 
-interface Run {
-  prompt: string;
-  prompt_ids: number[];
-  exact_greedy_ids: number[];
-}
-const reference: { files: Record<string, { arch: string; runs: Run[] }> } = JSON.parse(
-  readFileSync(resolve(SHARED, 'fixtures', 'gguf-reference.json'), 'utf8'),
-);
+const reference = GGUF_REFERENCE;
 
 /**
  * Every fixture file, read by Folio and run on the CPU reference, greedily continues the public

@@ -19,17 +19,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { dawnGpu } from '../../src/gpu/dawn.ts';
 import { GpuBackend } from '../../src/gpu/GpuBackend.ts';
 import { Tokenizer } from '../../src/tokenizer/Tokenizer.ts';
-import { GGUF_DIR, loadPath } from '../gguf/ggufFiles.ts';
+import { GGUF_DIR, GGUF_REFERENCE, loadPath } from '../gguf/ggufFiles.ts';
 import { SHARED } from '../paths.ts';
 
-interface Run {
-  prompt: string;
-  prompt_ids: number[];
-  exact_greedy_ids: number[];
-}
-const reference: { files: Record<string, { arch: string; runs: Run[] }> } = JSON.parse(
-  readFileSync(resolve(SHARED, 'fixtures', 'gguf-reference.json'), 'utf8'),
-);
+const reference = GGUF_REFERENCE;
 
 let backend: GpuBackend | null = null;
 afterEach(() => {
