@@ -9,7 +9,8 @@
 // keys with one exp per key. GQA: query head h reads kv head h / (NUM_HEADS / NUM_KV_HEADS).
 //
 // Bindings: 0 dims (uniform, dims.rows = rows), 1 rows (vec4<u32>, [rows]: x = position,
-//           y = offset of the sequence's block table in `tables`, z = slot), 2 tables (u32,
+//           y = offset of the sequence's block table in `tables`, z = slot, w = number of
+//           keys the row attends to: cache entries 0..w-1 in block-table order), 2 tables (u32,
 //           concatenated block tables), 3 qkv (vec4<f32>, [rows, QKV_STRIDE / 4], q rotated),
 //           4 k_pool, 5 v_pool (vec4<f32>, [num_blocks, NUM_KV_HEADS, BLOCK_SIZE, HEAD_DIM / 4]),
 //           6 out (vec4<f32>, [rows, NUM_HEADS * HEAD_DIM / 4]).
@@ -18,7 +19,7 @@
 //            want the context split across invocations (flash-decoding); not done.
 // Preamble: `const HEAD_DIM: u32` is prepended by the host, since private arrays need a
 //           const size.
-// Assumes: HEAD_DIM % 4 == 0; the block table covers positions 0..p;
+// Assumes: HEAD_DIM % 4 == 0; the block table covers cache entries 0..w-1;
 //          NUM_HEADS % NUM_KV_HEADS == 0.
 
 struct Dims { rows: u32 }
@@ -47,7 +48,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   let h = i % NUM_HEADS;
   let kvh = h / (NUM_HEADS / NUM_KV_HEADS);
   let info = rows[row];
-  let n = info.x + 1u; // keys 0..p inclusive
+  let n = info.w; // position + 1 while nothing is evicted from the sequence's cache
   let table = info.y;
 
   var q: array<vec4<f32>, HD4>;

@@ -41,6 +41,7 @@ import { GpuDevice } from './device.ts';
 import { scoped } from './errorScopes.ts';
 import { encodeForward, type ForwardTail } from './forwardPass.ts';
 import { GpuWeights } from './gpuWeights.ts';
+import { chooseKernelSet, type KernelSet, type KernelsOption } from './kernelSet.ts';
 import { createKernels, kernelShape, type KernelShape, type Kernels } from './kernels.ts';
 import { LinearKernels } from './linearSteps.ts';
 import { planKvCache } from '../kv/KvPlan.ts';
@@ -56,6 +57,8 @@ export interface GpuBackendOptions {
   memoryBudgetBytes?: number;
   /** navigator.gpu by default; tests pass Dawn's GPU object. */
   gpu?: GPU;
+  /** 'auto' (default): 'fallback' on CPU adapters, else 'gpu' (src/gpu/kernelSet.ts). */
+  kernels?: KernelsOption;
 }
 
 /** The matmul and attention kernels walk rows in vec4 steps. */
@@ -77,6 +80,7 @@ export class GpuBackend implements ForwardBackend {
   readonly numBlocks: number;
   /** The device, for callers that watch limits or losses. */
   readonly gpu: GpuDevice;
+  readonly kernelSet: KernelSet;
   private readonly shape: KernelShape;
   private readonly kernels: Kernels;
   private readonly linear: LinearKernels;
@@ -93,16 +97,18 @@ export class GpuBackend implements ForwardBackend {
     const c = weights.config;
     this.gpu = gpu;
     this.config = c;
+    this.kernelSet = chooseKernelSet(opts.kernels ?? 'auto', gpu.cpuAdapter);
+    const fallback = this.kernelSet === 'fallback';
     const sizes = { blockSize: opts.blockSize, maxBlocks: opts.numBlocks, memoryBudgetBytes: opts.memoryBudgetBytes };
     const plan = planKvCache(c, sizes, Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize));
     this.blockSize = opts.blockSize;
     this.numBlocks = plan.numBlocks;
-    this.shape = kernelShape(c, opts.blockSize, gpu.cpuAdapter ? 1 : 64);
+    this.shape = kernelShape(c, opts.blockSize, fallback ? 1 : 64);
     this.invFreq = ropeInvFreq(c);
     this.weights = new GpuWeights(gpu, weights);
     const embed = this.weights.embed;
     this.kernels = createKernels(gpu.device, this.shape, embed.kind === 'packed' ? embed.format : null);
-    this.linear = new LinearKernels(gpu.device, gpu.limits.maxComputeWorkgroupsPerDimension, gpu.cpuAdapter);
+    this.linear = new LinearKernels(gpu.device, gpu.limits.maxComputeWorkgroupsPerDimension, fallback);
     this.pools = new KvPools(gpu, c, plan);
     this.uniforms = { rows: gpu.uniform('rows'), logitRows: gpu.uniform('logit rows') };
   }

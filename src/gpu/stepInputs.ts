@@ -7,7 +7,7 @@ export interface StepInputs {
   rows: number;
   /** [rows] token ids. */
   tokens: Uint32Array<ArrayBuffer>;
-  /** [rows, 4]: position, offset of the sequence's block table in `tables`, slot, 0. */
+  /** [rows, 4]: position, offset of the sequence's block table in `tables`, slot, number of keys the row attends to. */
   rowMeta: Uint32Array<ArrayBuffer>;
   /** [rows, head_dim]: cos then sin of position * inv_freq, computed in f64. */
   rope: Float32Array<ArrayBuffer>;
@@ -62,7 +62,7 @@ export function packStep(batch: ForwardBatch, c: ModelConfig, cache: CacheShape,
       if (written.has(slot)) throw new RangeError(`chunk ${ci}: slot ${slot} is written twice in one step`);
       written.add(slot);
       tokens[row] = t;
-      rowMeta.set([pos, tableOffset, slot, 0], row * 4);
+      rowMeta.set([pos, tableOffset, slot, pos + 1], row * 4);
       for (let j = 0; j < half; j++) {
         const angle = pos * invFreq[j];
         rope[row * c.headDim + j] = Math.cos(angle);
