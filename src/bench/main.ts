@@ -4,7 +4,8 @@
  * scripts/bench.mjs, which sets the environment Dawn needs to find SwiftShader.
  *
  * Options: --out DIR; --quick (fewer repeats: a smoke run); --no-gpu (pure sections only);
- * --no-smollm (skip the SmolLM2-shaped model, the slowest section).
+ * --no-smollm (skip the SmolLM2-shaped model, the slowest section); --only NAME[,NAME] (run only
+ * these sections: kv, hashing, batching, nsampling, prefix, and those of src/bench/sections.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -21,6 +22,7 @@ import { benchNSampling } from './nSampling.ts';
 import { benchPrefix, type PrefixResult } from './prefix.ts';
 import { type BenchReport, type KvReplaySection, markdown, panels } from './report.ts';
 import { fmt, median, minMax, prng } from './stats.ts';
+import { SECTIONS } from './sections.ts';
 import { chartSvg } from './svg.ts';
 import { DEFAULT_TRACE, makeTrace, traceSummary } from './trace.ts';
 
@@ -31,6 +33,8 @@ const option = (name: string) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const quick = flag('--quick');
+const only = option('--only')?.split(',');
+const wants = (name: string) => !only || only.includes(name);
 const t0 = performance.now();
 const log = (msg: string) => process.stderr.write(`[bench ${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${msg}\n`);
 
@@ -80,11 +84,11 @@ async function main(): Promise<void> {
   log(`writing to ${out}`);
 
   log('1. KV replay (pure)');
-  const kv = kvReplay();
+  const kv = wants('kv') ? kvReplay() : null;
 
   const stories = await loadStories();
   log('5. hashing cost');
-  const hashing = benchHashing(stories.weights);
+  const hashing = wants('hashing') ? benchHashing(stories.weights) : null;
 
   let adapter = flag('--no-gpu') ? null : await describeAdapter();
   if (!flag('--no-gpu') && !adapter) skipped.push('GPU sections: no WebGPU adapter (run through scripts/bench.mjs so that Dawn finds SwiftShader)');
@@ -97,19 +101,32 @@ async function main(): Promise<void> {
     if (!installGpuCounters()) skipped.push('dispatch counting: WebGPU prototypes not found');
 
     log('3+6. batching and per-step overhead');
-    batching = await benchBatching({ weights: stories.weights, tokenizer: stories.tokenizer, streams: [1, 2, 4, 8, 16], maxTokens: 32, repeats: quick ? 1 : 5, log });
+    if (wants('batching')) batching = await benchBatching({ weights: stories.weights, tokenizer: stories.tokenizer, streams: [1, 2, 4, 8, 16], maxTokens: 32, repeats: quick ? 1 : 5, log });
 
     log('4. n=4 sampling');
-    nSampling = await benchNSampling(stories.weights, 256, 32, log);
+    if (wants('nsampling')) nSampling = await benchNSampling(stories.weights, 256, 32, log);
 
     log('2. prefix cache TTFT');
-    prefix = [await benchPrefix({ modelName: 'stories260K', weights: stories.weights, promptTokens: 128, shared: 0.9, repeats: quick ? 2 : 5, numBlocks: 256, log })];
+    if (wants('prefix')) prefix = [await benchPrefix({ modelName: 'stories260K', weights: stories.weights, promptTokens: 128, shared: 0.9, repeats: quick ? 2 : 5, numBlocks: 256, log })];
     if (flag('--no-smollm')) skipped.push('SmolLM2-135M-shaped prefix TTFT: --no-smollm');
-    else {
+    else if (prefix) {
       log('generating SmolLM2-135M-shaped random weights');
       const weights = syntheticWeights(SMOLLM2_135M, prng(1));
       prefix.push(await benchPrefix({ modelName: 'SmolLM2-135M shape (random)', weights, promptTokens: 128, shared: 0.9, repeats: quick ? 1 : 3, numBlocks: 64, log }));
     }
+  }
+
+  const sections: BenchReport['sections'] = [];
+  for (const section of SECTIONS) {
+    if (!wants(section.name)) continue;
+    if (section.needsGpu && !adapter) {
+      skipped.push(`${section.name}: needs a WebGPU adapter`);
+      continue;
+    }
+    log(`section ${section.name}`);
+    const result = await section.run({ quick, smollm: !flag('--no-smollm'), adapter, stories, log });
+    sections.push({ name: section.name, ...result });
+    skipped.push(...(result.skipped ?? []));
   }
 
   const report: BenchReport = {
@@ -122,6 +139,7 @@ async function main(): Promise<void> {
     batching,
     nSampling,
     hashing,
+    sections,
     skipped,
   };
   const summary = markdown(report);

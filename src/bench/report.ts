@@ -4,6 +4,7 @@ import type { HashResult } from './hashing.ts';
 import type { ReplayParams, ReplayResult } from './kvReplay.ts';
 import type { NSamplingResult } from './nSampling.ts';
 import { PREFIX_COLUMNS, type PrefixResult, STORE_NOTE } from './prefix.ts';
+import type { SectionResult } from './sections.ts';
 import { fmt } from './stats.ts';
 import type { Panel } from './svg.ts';
 import type { TraceParams, traceSummary } from './trace.ts';
@@ -22,11 +23,13 @@ export interface BenchReport {
   runtimeSeconds: number;
   host: { node: string; cpus: number; platform: string; loadAvg: number[] };
   adapter: AdapterDescription | null;
-  kvReplay: KvReplaySection;
+  kvReplay: KvReplaySection | null;
   prefix: PrefixResult[] | null;
   batching: BatchingResult | null;
   nSampling: NSamplingResult | null;
-  hashing: HashResult;
+  hashing: HashResult | null;
+  /** The sections of src/bench/sections.ts that ran, in order. */
+  sections: Array<{ name: string } & SectionResult>;
   /** Dispatches per forward of the SmolLM2-shaped model (from the prefix runs), if measured. */
   skipped: string[];
 }
@@ -50,29 +53,31 @@ export function markdown(r: BenchReport): string {
   L.push(`- Runtime: ${fmt(r.runtimeSeconds)} s`, '');
 
   const kv = r.kvReplay;
-  const ts = kv.traceStats;
-  L.push('## 1. KV utilization and capacity (paged pool vs whole-context reservation)', '');
-  L.push(
-    `Trace: ${kv.trace.requests} requests queued at step 0 (a saturated server), log-normal lengths — prompt median ${kv.trace.promptMedian}, σ ${kv.trace.promptSigma}; output median ${kv.trace.outputMedian}, σ ${kv.trace.outputSigma}; clipped to [${kv.trace.minLen}, ${kv.trace.maxPrompt}] and [${kv.trace.minLen}, ${kv.trace.maxOutput}] (means ${fmt(ts.promptMean)} / ${fmt(ts.outputMean)}, between ShareGPT's ~161/338 and LMSYS-Chat-1M's ~70/215). Seeds ${kv.seeds.join(', ')}; medians shown. Folio: the real Scheduler + KvCache with a fake forward. Baseline: each admitted sequence reserves a whole context up front. Same memory, ${kv.settings[0].params.maxBatchTokens} tokens per step, ${kv.settings[0].params.steps} steps.`,
-    '',
-  );
-  L.push('| memory (tokens) | context | allocator | slots holding tokens | memory allocated | seqs held mean / peak | finished in ' + kv.settings[0].params.steps + ' steps | preemptions | preemptions / finished | tokens computed / finished |');
-  L.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-  for (const s of kv.settings) {
-    for (const x of [s.paged, s.pagedNoReserve, s.contiguous]) {
-      L.push(
-        `| ${s.params.memoryTokens} | ${s.params.contextTokens} | ${policy(x)} | ${pct(x.utilization)} | ${pct(x.occupancy)} | ${fmt(x.seqsMean)} / ${x.seqsPeak} | ${x.finished} | ${x.preemptions} | ${fmt(x.preemptionsPerFinished)} | ${fmt(x.computedTokens / Math.max(1, x.finished))} |`,
-      );
-    }
+  if (kv) {
+    const ts = kv.traceStats;
+    L.push('## 1. KV utilization and capacity (paged pool vs whole-context reservation)', '');
     L.push(
-      `| | | **paged / contiguous** | **${fmt(s.paged.utilization / s.contiguous.utilization)}x** | | **${fmt(s.paged.seqsMean / s.contiguous.seqsMean)}x** | **${fmt(s.paged.finished / s.contiguous.finished)}x** (seeds: ${fmt(s.finishedRatioRange[0])}–${fmt(s.finishedRatioRange[1])}x) | | | |`,
+      `Trace: ${kv.trace.requests} requests queued at step 0 (a saturated server), log-normal lengths — prompt median ${kv.trace.promptMedian}, σ ${kv.trace.promptSigma}; output median ${kv.trace.outputMedian}, σ ${kv.trace.outputSigma}; clipped to [${kv.trace.minLen}, ${kv.trace.maxPrompt}] and [${kv.trace.minLen}, ${kv.trace.maxOutput}] (means ${fmt(ts.promptMean)} / ${fmt(ts.outputMean)}, between ShareGPT's ~161/338 and LMSYS-Chat-1M's ~70/215). Seeds ${kv.seeds.join(', ')}; medians shown. Folio: the real Scheduler + KvCache with a fake forward. Baseline: each admitted sequence reserves a whole context up front. Same memory, ${kv.settings[0].params.maxBatchTokens} tokens per step, ${kv.settings[0].params.steps} steps.`,
+      '',
     );
+    L.push('| memory (tokens) | context | allocator | slots holding tokens | memory allocated | seqs held mean / peak | finished in ' + kv.settings[0].params.steps + ' steps | preemptions | preemptions / finished | tokens computed / finished |');
+    L.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const s of kv.settings) {
+      for (const x of [s.paged, s.pagedNoReserve, s.contiguous]) {
+        L.push(
+          `| ${s.params.memoryTokens} | ${s.params.contextTokens} | ${policy(x)} | ${pct(x.utilization)} | ${pct(x.occupancy)} | ${fmt(x.seqsMean)} / ${x.seqsPeak} | ${x.finished} | ${x.preemptions} | ${fmt(x.preemptionsPerFinished)} | ${fmt(x.computedTokens / Math.max(1, x.finished))} |`,
+        );
+      }
+      L.push(
+        `| | | **paged / contiguous** | **${fmt(s.paged.utilization / s.contiguous.utilization)}x** | | **${fmt(s.paged.seqsMean / s.contiguous.seqsMean)}x** | **${fmt(s.paged.finished / s.contiguous.finished)}x** (seeds: ${fmt(s.finishedRatioRange[0])}–${fmt(s.finishedRatioRange[1])}x) | | | |`,
+      );
   }
   L.push(
     '',
     'Admission reserve (src/scheduler/reserve.ts): the paged scheduler admits a request only if the running sequences keep the blocks they will take over the lookahead (one token a step each, the rest of a prompt at once, blocks of sequences reaching maxTokens coming back). "No reserve" is the admission before it, in the same run: it fills the pool and preempts the newest sequence whenever a running one needs a block. A preempted sequence is recomputed (its hashed blocks revived from the prefix cache where still there), which the step count does not charge when the token budget is not the limit: the last column shows that work. Medians over seeds.',
     '',
   );
+  }
 
   L.push('## 2. Prefix cache: time to first token, prompt 90% shared with an earlier one', '');
   if (r.prefix) {
@@ -119,10 +124,12 @@ export function markdown(r: BenchReport): string {
   } else L.push('Skipped (no WebGPU adapter).', '');
 
   const h = r.hashing;
-  L.push('## 5. Prefix-cache hashing cost', '');
-  L.push(`Over a ${h.promptTokens}-token prompt (MurmurHash3 x86_128 per 16-token block, chained): PrefixCache.extend ${fmt(h.extendNsPerToken)} ns/token, lookup on a cold cache ${fmt(h.lookupNsPerToken)} ns/token, hashBlock alone ${fmt(h.hashBlockNsPerToken)} ns/token.`);
-  const hostStep = r.batching?.rows[0]?.breakdown;
-  L.push(`Relative to one decode step: the CPU reference backend's decode step on stories260K takes ${fmt(h.cpuDecodeStepMs)} ms, so hashing one token costs ${fmt((h.extendNsPerToken * 1e-6) / h.cpuDecodeStepMs * 100, 2)}% of it${hostStep ? `; the WebGPU engine's host time per 1-stream decode step is ${fmt(hostStep.stepMs - hostStep.gpuWaitMs)} ms, so ${fmt((h.extendNsPerToken * 1e-6) / (hostStep.stepMs - hostStep.gpuWaitMs) * 100, 2)}%` : ''}. A 4096-token prompt hashes in ${fmt((h.extendNsPerToken * 4096) / 1e6)} ms.`, '');
+  if (h) {
+    L.push('## 5. Prefix-cache hashing cost', '');
+    L.push(`Over a ${h.promptTokens}-token prompt (MurmurHash3 x86_128 per 16-token block, chained): PrefixCache.extend ${fmt(h.extendNsPerToken)} ns/token, lookup on a cold cache ${fmt(h.lookupNsPerToken)} ns/token, hashBlock alone ${fmt(h.hashBlockNsPerToken)} ns/token.`);
+    const hostStep = r.batching?.rows[0]?.breakdown;
+    L.push(`Relative to one decode step: the CPU reference backend's decode step on stories260K takes ${fmt(h.cpuDecodeStepMs)} ms, so hashing one token costs ${fmt((h.extendNsPerToken * 1e-6) / h.cpuDecodeStepMs * 100, 2)}% of it${hostStep ? `; the WebGPU engine's host time per 1-stream decode step is ${fmt(hostStep.stepMs - hostStep.gpuWaitMs)} ms, so ${fmt((h.extendNsPerToken * 1e-6) / (hostStep.stepMs - hostStep.gpuWaitMs) * 100, 2)}%` : ''}. A 4096-token prompt hashes in ${fmt((h.extendNsPerToken * 4096) / 1e6)} ms.`, '');
+  }
 
   L.push('## 6. Per-step overhead (decode steps, stories260K, WebGPU)', '');
   if (r.batching) {
@@ -136,20 +143,21 @@ export function markdown(r: BenchReport): string {
     if (r.prefix) for (const p of r.prefix) if (p.dispatchesPerForward) L.push('', `${p.model}: ${p.dispatchesPerForward} dispatches per forward (greedy).`);
     L.push('');
   } else L.push('Skipped (no WebGPU adapter).', '');
+  for (const section of r.sections) L.push(section.markdown, '');
   if (r.skipped.length) L.push('## Skipped', '', ...r.skipped.map((s) => `- ${s}`), '');
   return L.join('\n');
 }
 
 export function panels(r: BenchReport): Panel[] {
   const out: Panel[] = [];
-  const kv = r.kvReplay.settings;
+  const kv = r.kvReplay?.settings ?? [];
   const ctx = (s: (typeof kv)[number]) => `${s.params.memoryTokens} slots, ctx ${s.params.contextTokens}`;
-  out.push({
+  if (kv.length) out.push({
     title: 'KV slots holding tokens',
     unit: '% of allocated slots (higher is better)',
     groups: kv.map((s) => ({ label: ctx(s), bars: [s.paged, s.contiguous].map((x) => ({ series: x.allocator, value: x.utilization * 100, label: pct(x.utilization) })) })),
   });
-  out.push({
+  if (kv.length) out.push({
     title: `Requests finished in ${kv[0].params.steps} steps`,
     unit: 'count (higher is better)',
     groups: kv.map((s) => ({ label: ctx(s), bars: [s.paged, s.pagedNoReserve, s.contiguous].map((x) => ({ series: policy(x), value: x.finished, label: String(x.finished) })) })),
@@ -192,5 +200,6 @@ export function panels(r: BenchReport): Panel[] {
       groups: r.nSampling.rows.map((row) => ({ label: row.label.replace('4 requests, ', '4 req, '), bars: [{ series: 'peak blocks', value: row.peakBlocks, label: String(row.peakBlocks) }] })),
     });
   }
+  for (const section of r.sections) out.push(...(section.panels ?? []));
   return out;
 }
