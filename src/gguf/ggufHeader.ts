@@ -1,5 +1,6 @@
 import { gguf, type MetadataValue } from '@huggingface/gguf';
 import { ConfigError, ModelFormatError } from '../errors.ts';
+import type { ChunkReader } from './ChunkReader.ts';
 import { memoryFetch } from './memoryFetch.ts';
 
 /** One tensor as the header describes it; nothing of its data is read yet. */
@@ -54,6 +55,29 @@ export async function readGgufHeader(bytes: Uint8Array, file: string): Promise<G
     return { name: t.name, dims: t.shape.map((d) => safe(d, file, t.name, 'a dimension')), ggmlType: t.dtype, offset: safe(t.offset, file, t.name, 'the data offset') };
   });
   return { file, version: Number(parsed.metadata.version), metadata, tensors, dataOffset: Number(parsed.tensorDataOffset), alignment };
+}
+
+/** Bytes first read for a header; most headers (vocabulary and merges included) fit in a few MiB. */
+const FIRST_HEADER_READ = 2 ** 16;
+/** A header larger than this is refused (its error stands): a guard against reading a whole file as a header. */
+const MAX_HEADER_READ = 2 ** 26;
+
+/**
+ * A GGUF header read from the front of a stream without consuming it: a prefix of the file is
+ * parsed, and parsed again from a prefix four times longer while it is too short for the header
+ * (the header's size is known only once it is parsed). The prefix is dropped once parsed.
+ */
+export async function readGgufHeaderFrom(reader: ChunkReader, file: string): Promise<GgufHeader> {
+  for (let want = FIRST_HEADER_READ; ; want *= 4) {
+    const prefix = await reader.peek(want);
+    checkMagicAndVersion(prefix, file);
+    try {
+      return await readGgufHeader(prefix, file);
+    } catch (e) {
+      // A prefix shorter than asked for is the whole file: what it says is final.
+      if (prefix.length < want || want >= MAX_HEADER_READ) throw e;
+    }
+  }
 }
 
 /**

@@ -1,126 +1,135 @@
 import { InvalidParamsError, ModelFormatError } from '../errors.ts';
 import { expectedTensors, type ModelConfig } from '../model/config.ts';
 import { CONFIG_LIMITS } from '../model/configLimits.ts';
-import { fingerprint } from '../model/fingerprint.ts';
 import type { LoadedModel, LoadOptions } from '../model/loadModel.ts';
-import { fetchRequired, type ModelSource } from '../model/ModelSource.ts';
-import { elementIndex, firstNonFinite } from '../model/nonFinite.ts';
+import type { ModelSource } from '../model/ModelSource.ts';
+import { sha256Hex } from '../model/sha256.ts';
 import { checkTokenizerFits } from '../model/tokenizerFit.ts';
-import type { PackedTensor } from '../model/weights.ts';
-import { dequantize } from '../quant/index.ts';
 import { architectureOf, ggufConfig } from './ggufConfig.ts';
-import { type GgufHeader, type GgufTensorInfo, readGgufHeader } from './ggufHeader.ts';
+import type { GgufTensorInfo } from './ggufHeader.ts';
+import { closeParts, type GgufPart, openParts, partNames } from './ggufParts.ts';
 import { ggufTokenizer } from './ggufTokenizer.ts';
 import { Metadata } from './Metadata.ts';
 import { llama3FromRopeFactors } from './ropeFactors.ts';
-import { unpermuteRopeRowBytes, unpermuteRopeRows } from './ropeOrder.ts';
-import { tensorBytes, tensorValues } from './tensorData.ts';
+import { streamTensors, type TensorJob } from './streamTensors.ts';
+import { tensorLayout } from './tensorData.ts';
 import { ggufName, huggingFaceName } from './tensorNames.ts';
 
 /** Rows of q and k that llama.cpp stores in its adjacent-pair RoPE order (llama architecture only). */
 const ROPE_PERMUTED = /\.self_attn\.[qk]_proj\.(weight|bias)$/;
 
 /**
- * Loads a GGUF model (`source.ggufFile`, or `opts.file`) into what loadModel returns for a
- * Hugging Face folder: a ModelConfig from the metadata, every tensor under its Hugging Face
- * name (1-D ones widened to f32, 2-D ones kept packed in the file's format; q/k rows of llama
- * files back in rotate-half order), and the tokenizer
- * from the metadata as tokenizer.json / tokenizer_config.json objects.
+ * Loads a GGUF model (`source.ggufFile`, or `opts.file`; any part of a split model names all its
+ * parts) into what loadModel returns for a Hugging Face folder: a ModelConfig from the metadata,
+ * every tensor under its Hugging Face name (1-D ones widened to f32, 2-D ones kept packed in the
+ * file's format; q/k rows of llama files back in rotate-half order), and the tokenizer from the
+ * metadata as tokenizer.json / tokenizer_config.json objects. Every header is read and checked
+ * before any tensor data; then the data streams past once (see streamTensors).
  */
 export async function loadGguf(source: ModelSource, opts: LoadOptions & { file?: string } = {}): Promise<LoadedModel> {
   const file = opts.file ?? source.ggufFile;
   if (!file) throw new InvalidParamsError('model', `${source.describe()} names no GGUF file`);
-  const bytes = await fetchRequired(source, file);
-  opts.onProgress?.({ file, filesDone: 1, filesTotal: 1 });
-  const header = await readGgufHeader(bytes, file);
-  const m = new Metadata(header.metadata, file);
-  const arch = architectureOf(m);
-  const { byName, ropeFreqs } = tensorsByHfName(header);
-  const vocabSize = vocabSizeOf(header, byName);
-  const { tokenizerJson, tokenizerConfig, vocab } = ggufTokenizer(m, vocabSize);
-  checkTokenizerFits(tokenizerJson, vocabSize);
-  let config = ggufConfig(m, arch, { vocabSize, tied: !byName.has('lm_head.weight'), bosId: vocab.bosId, eosId: vocab.eosId });
-  if (ropeFreqs) {
-    if (arch !== 'llama') throw new ModelFormatError(file, `RoPE frequency factors are not part of a ${arch} model`, ropeFreqs.name);
-    const hint = m.has(`${arch}.rope.scaling.original_context_length`) ? m.int(`${arch}.rope.scaling.original_context_length`, 2 ** 24) : undefined;
-    const ropeScaling = llama3FromRopeFactors(tensorValues(bytes, header, ropeFreqs), config.ropeTheta, config.headDim, file, hint);
-    config = { ...config, ropeScaling };
+  const names = partNames(file);
+  const parts = await openParts(source, names, opts.meter);
+  try {
+    // The first part holds the model's metadata (gguf-split writes only split.* into the others).
+    const first = parts[0].header;
+    const m = new Metadata(first.metadata, first.file);
+    const arch = architectureOf(m);
+    const { byName, ropeFreqs } = tensorsByHfName(parts);
+    const vocabSize = vocabSizeOf(parts, byName);
+    const { tokenizerJson, tokenizerConfig, vocab } = ggufTokenizer(m, vocabSize);
+    checkTokenizerFits(tokenizerJson, vocabSize);
+    let config = ggufConfig(m, arch, { vocabSize, tied: !byName.has('lm_head.weight'), bosId: vocab.bosId, eosId: vocab.eosId });
+    if (ropeFreqs && arch !== 'llama') throw new ModelFormatError(parts[ropeFreqs.part].header.file, `RoPE frequency factors are not part of a ${arch} model`, ropeFreqs.info.name);
+    const jobs = tensorJobs(parts, byName, ropeFreqs, config);
+    const read = await streamTensors(parts, jobs, config.headDim, opts.meter);
+    opts.onProgress?.({ file, filesDone: names.length, filesTotal: names.length });
+    if (read.ropeFreqs) {
+      const hint = m.has(`${arch}.rope.scaling.original_context_length`) ? m.int(`${arch}.rope.scaling.original_context_length`, 2 ** 24) : undefined;
+      const ropeScaling = llama3FromRopeFactors(read.ropeFreqs, config.ropeTheta, config.headDim, parts[ropeFreqs!.part].header.file, hint);
+      config = { ...config, ropeScaling };
+    }
+    const id = await fingerprintOf(read.digests);
+    return { weights: { config, tensors: read.tensors, packed: read.packed, fingerprint: id }, tokenizerJson, tokenizerConfig };
+  } finally {
+    await closeParts(parts);
   }
+}
 
-  const { tensors, packed } = readTensors(bytes, header, byName, config);
-  const id = await fingerprint([{ name: file, bytes }]);
-  return { weights: { config, tensors, packed, fingerprint: id }, tokenizerJson, tokenizerConfig };
+/** A tensor of the header, and the part whose file holds it. */
+interface Located {
+  part: number;
+  info: GgufTensorInfo;
 }
 
 /**
- * Every tensor the config implies, shape-checked against it and checked finite: 1-D tensors
- * (norms, biases) widened to f32, 2-D weights kept packed (views of the file's bytes; llama q/k
- * rows moved back to rotate-half order, whole packed rows at a time). A tensor the config does
- * not account for is refused first (before any data is read).
+ * Every tensor the config implies, shape-checked against it and placed in its file (type,
+ * blocks, alignment, and the file's bounds where its size is known), before any data is read.
+ * A tensor the config does not account for is refused first.
  */
-function readTensors(
-  bytes: Uint8Array,
-  header: GgufHeader,
-  byName: Map<string, GgufTensorInfo>,
-  config: ModelConfig,
-): { tensors: Map<string, Float32Array>; packed: Map<string, PackedTensor> } {
-  const { file } = header;
+function tensorJobs(parts: GgufPart[], byName: Map<string, Located>, ropeFreqs: Located | null, config: ModelConfig): TensorJob[] {
   const arch = config.modelType;
   const expected = expectedTensors(config);
-  for (const [name, t] of byName) {
-    if (!expected.has(name)) throw new ModelFormatError(file, `is not part of a ${arch} model with this metadata; Folio refuses what it would ignore`, t.name);
+  for (const [name, { part, info }] of byName) {
+    if (!expected.has(name)) throw new ModelFormatError(parts[part].header.file, `is not part of a ${arch} model with this metadata; Folio refuses what it would ignore`, info.name);
   }
-  const tensors = new Map<string, Float32Array>();
-  const packed = new Map<string, PackedTensor>();
+  const job = ({ part, info }: Located, hfName: string | null, shape: number[]): TensorJob => ({
+    part,
+    info,
+    layout: tensorLayout(parts[part].header, info, parts[part].size),
+    hfName,
+    shape,
+    permuted: hfName !== null && arch === 'llama' && ROPE_PERMUTED.test(hfName),
+  });
+  const jobs: TensorJob[] = [];
   for (const [name, shape] of expected) {
     const t = byName.get(name);
-    if (!t) throw new ModelFormatError(file, `is missing (a ${arch} model with this metadata has it)`, ggufName(name));
-    const hfShape = [...t.dims].reverse();
+    if (!t) throw new ModelFormatError(parts[0].header.file, `is missing (a ${arch} model with this metadata has it)`, ggufName(name));
+    const hfShape = [...t.info.dims].reverse();
     if (hfShape.length !== shape.length || hfShape.some((d, i) => d !== shape[i])) {
-      throw new ModelFormatError(file, `has ne [${t.dims.join(', ')}] (row-major [${hfShape.join(', ')}]), but the metadata implies [${shape.join(', ')}]`, t.name);
+      throw new ModelFormatError(parts[t.part].header.file, `has ne [${t.info.dims.join(', ')}] (row-major [${hfShape.join(', ')}]), but the metadata implies [${shape.join(', ')}]`, t.info.name);
     }
-    const data = tensorBytes(bytes, header, t);
-    // Decoded once here, only to refuse non-finite weights by element; the f32 copy is dropped.
-    const values = dequantize(data.format, data.bytes, data.elements);
-    const bad = firstNonFinite(values);
-    if (bad >= 0) throw new ModelFormatError(file, `holds ${values[bad]} at element ${elementIndex(bad, shape)}: every weight must be finite`, t.name);
-    const permuted = arch === 'llama' && ROPE_PERMUTED.test(name);
-    if (shape.length === 2) {
-      const [rows, cols] = shape;
-      const rowBytes = data.bytes.length / rows;
-      packed.set(name, { format: data.format, bytes: permuted ? unpermuteRopeRowBytes(data.bytes, config.headDim, rowBytes) : data.bytes, rows, cols });
-    } else {
-      tensors.set(name, permuted ? unpermuteRopeRows(values, config.headDim, 1) : values);
-    }
+    jobs.push(job(t, name, shape));
   }
-  return { tensors, packed };
+  if (ropeFreqs) jobs.push(job(ropeFreqs, null, [...ropeFreqs.info.dims].reverse()));
+  return jobs;
+}
+
+/** The same id model/fingerprint.ts gives the file's bytes, from digests taken as the files streamed. */
+async function fingerprintOf(digests: { name: string; sha256: string }[]): Promise<string> {
+  const lines = digests.map((d) => `${d.name}:${d.sha256}`).sort();
+  return sha256Hex(new TextEncoder().encode(['folio-weights-v1', ...lines].join('\n')));
 }
 
 /**
- * The header's tensors by Hugging Face name, and llama.cpp's RoPE factors (llama3 scaling) apart;
+ * The parts' tensors by Hugging Face name, and llama.cpp's RoPE factors (llama3 scaling) apart;
  * a tensor Folio has no name for is refused by its own.
  */
-function tensorsByHfName(header: GgufHeader): { byName: Map<string, GgufTensorInfo>; ropeFreqs: GgufTensorInfo | null } {
-  const byName = new Map<string, GgufTensorInfo>();
-  let ropeFreqs: GgufTensorInfo | null = null;
-  for (const t of header.tensors) {
-    if (t.name === 'rope_freqs.weight') {
-      ropeFreqs = t;
-      continue;
+function tensorsByHfName(parts: GgufPart[]): { byName: Map<string, Located>; ropeFreqs: Located | null } {
+  const byName = new Map<string, Located>();
+  let ropeFreqs: Located | null = null;
+  for (const [part, { header }] of parts.entries()) {
+    for (const info of header.tensors) {
+      if (info.name === 'rope_freqs.weight') {
+        ropeFreqs = { part, info };
+        continue;
+      }
+      const hf = huggingFaceName(info.name);
+      if (!hf) throw new ModelFormatError(header.file, 'is not a tensor Folio knows in a llama or qwen2 model', info.name);
+      byName.set(hf, { part, info });
     }
-    const hf = huggingFaceName(t.name);
-    if (!hf) throw new ModelFormatError(header.file, 'is not a tensor Folio knows in a llama or qwen2 model', t.name);
-    byName.set(hf, t);
   }
   return { byName, ropeFreqs };
 }
 
 /** The vocabulary is what the embedding holds: token_embd's rows (ne[1]). */
-function vocabSizeOf(header: GgufHeader, byName: Map<string, GgufTensorInfo>): number {
+function vocabSizeOf(parts: GgufPart[], byName: Map<string, Located>): number {
   const t = byName.get('model.embed_tokens.weight');
-  if (!t) throw new ModelFormatError(header.file, 'is missing', 'token_embd.weight');
-  if (t.dims.length !== 2 || t.dims[1] < 1 || t.dims[1] > CONFIG_LIMITS.vocab_size) {
-    throw new ModelFormatError(header.file, `has ne [${t.dims.join(', ')}]; an embedding is [hidden, vocab] with a vocabulary of at most ${CONFIG_LIMITS.vocab_size}`, t.name);
+  if (!t) throw new ModelFormatError(parts[0].header.file, 'is missing', 'token_embd.weight');
+  const { dims, name } = t.info;
+  if (dims.length !== 2 || dims[1] < 1 || dims[1] > CONFIG_LIMITS.vocab_size) {
+    throw new ModelFormatError(parts[t.part].header.file, `has ne [${dims.join(', ')}]; an embedding is [hidden, vocab] with a vocabulary of at most ${CONFIG_LIMITS.vocab_size}`, name);
   }
-  return t.dims[1];
+  return dims[1];
 }

@@ -1,26 +1,24 @@
 import { ModelFormatError } from '../errors.ts';
-import { dequantize, formatOfGgmlType, packedBytes, type FormatInfo, type WeightFormat } from '../quant/index.ts';
+import { formatOfGgmlType, packedBytes, type FormatInfo, type WeightFormat } from '../quant/index.ts';
 import type { GgufHeader, GgufTensorInfo } from './ggufHeader.ts';
 
-/** One tensor's data as the file holds it: its format, its packed bytes (a view of the file), its element count. */
-export interface TensorBytes {
+/** Where one tensor's data lies in its file, and how to read it. */
+export interface TensorLayout {
   format: WeightFormat;
-  bytes: Uint8Array;
+  /** File offset of its first byte. */
+  start: number;
+  /** Packed bytes. */
+  size: number;
   elements: number;
 }
 
-/** One tensor's values widened to f32 (see tensorBytes for the checks). */
-export function tensorValues(bytes: Uint8Array, header: GgufHeader, t: GgufTensorInfo): Float32Array {
-  const data = tensorBytes(bytes, header, t);
-  return dequantize(data.format, data.bytes, data.elements);
-}
-
 /**
- * One tensor's packed bytes, after checking what the header says of it against the file: a type
- * Folio knows, rows that are whole blocks, an aligned offset, data inside the file. The type is
- * read per tensor (never from general.file_type): files mix types.
+ * One tensor's place in its file, after checking what the header says of it: a type Folio
+ * knows, rows that are whole blocks, an aligned offset, and (when the file's size is known
+ * before its data is read) data inside the file. The type is read per tensor (never from
+ * general.file_type): files mix types.
  */
-export function tensorBytes(bytes: Uint8Array, header: GgufHeader, t: GgufTensorInfo): TensorBytes {
+export function tensorLayout(header: GgufHeader, t: GgufTensorInfo, fileSize: number | null): TensorLayout {
   const format = formatOf(header.file, t);
   const fail = (message: string): never => {
     throw new ModelFormatError(header.file, message, t.name);
@@ -32,12 +30,19 @@ export function tensorBytes(bytes: Uint8Array, header: GgufHeader, t: GgufTensor
     fail(`rows of ${t.dims[0]} values are not a whole number of ${format.name} blocks (${format.blockElems} values each)`);
   }
   if (t.offset % header.alignment !== 0) fail(`data offset ${t.offset} is not a multiple of the alignment ${header.alignment}: the data is misaligned`);
-  const start = header.dataOffset + t.offset;
-  const size = packedBytes(format.name, n);
-  if (start + size > bytes.length) {
-    fail(`${format.name} data of shape [${t.dims.join(', ')}] needs bytes ${start} to ${start + size}, but the file ends at byte ${bytes.length}: the file is truncated, or the tensor's offset or shape is out of range`);
-  }
-  return { format: format.name, bytes: bytes.subarray(start, start + size), elements: n };
+  const layout = { format: format.name, start: header.dataOffset + t.offset, size: packedBytes(format.name, n), elements: n };
+  if (fileSize !== null && layout.start + layout.size > fileSize) throw pastTheEnd(header, t, layout, fileSize);
+  return layout;
+}
+
+/** The error for data that runs past the end of its file (found from the header, or as the data streams). */
+export function pastTheEnd(header: GgufHeader, t: GgufTensorInfo, layout: TensorLayout, fileSize: number): ModelFormatError {
+  const { start, size, format } = layout;
+  return new ModelFormatError(
+    header.file,
+    `${format} data of shape [${t.dims.join(', ')}] needs bytes ${start} to ${start + size}, but the file ends at byte ${fileSize}: the file is truncated, or the tensor's offset or shape is out of range`,
+    t.name,
+  );
 }
 
 function formatOf(file: string, t: GgufTensorInfo): FormatInfo {

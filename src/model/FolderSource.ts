@@ -1,7 +1,10 @@
-import { access, readFile } from 'node:fs/promises';
+import { access, open, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ModelFormatError } from '../errors.ts';
-import { checkFileName, type ModelSource, parseJsonFile } from './ModelSource.ts';
+import { checkFileName, type FileStream, type ModelSource, parseJsonFile } from './ModelSource.ts';
+
+/** Bytes per chunk of a streamed file: small next to a model, large enough that reads are few. */
+const STREAM_CHUNK = 4 * 2 ** 20;
 
 /** A model folder on the local disk (Node only: the CLI, tests, benchmarks). */
 export class FolderSource implements ModelSource {
@@ -34,6 +37,33 @@ export class FolderSource implements ModelSource {
     // out of Node's shared pool if it landed there: f32 tensors become views of these bytes.
     const own = buf.byteLength === buf.buffer.byteLength ? buf : Uint8Array.prototype.slice.call(buf);
     return new Uint8Array(own.buffer, own.byteOffset, own.byteLength);
+  }
+
+  /** The file in fresh chunks of `chunkBytes`, read as they are asked for (never the whole file at once). */
+  async streamFile(name: string, chunkBytes = STREAM_CHUNK): Promise<FileStream> {
+    const path = this.path(name);
+    let handle: Awaited<ReturnType<typeof open>>;
+    try {
+      handle = await open(path, 'r');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new ModelFormatError(name, code === 'ENOENT' ? `not found in ${this.describe()}` : `cannot be read (${(e as Error).message})`);
+    }
+    const { size } = await handle.stat();
+    async function* chunks(): AsyncGenerator<Uint8Array> {
+      try {
+        for (let at = 0; at < size; ) {
+          const chunk = new Uint8Array(Math.min(chunkBytes, size - at));
+          const { bytesRead } = await handle.read(chunk, 0, chunk.length, at);
+          if (bytesRead === 0) return;
+          at += bytesRead;
+          yield bytesRead === chunk.length ? chunk : chunk.slice(0, bytesRead);
+        }
+      } finally {
+        await handle.close();
+      }
+    }
+    return { size, chunks: chunks() };
   }
 
   async fetchJson(name: string): Promise<unknown> {

@@ -1,5 +1,6 @@
 import { FolioError, InvalidParamsError, ModelFormatError, NetworkError } from '../errors.ts';
 import { isHtmlPage } from './htmlPage.ts';
+import type { PackedTensor } from './weights.ts';
 
 /** Where a model's files come from: a URL prefix, a Hugging Face repository, a local folder. */
 export interface ModelSource {
@@ -12,6 +13,68 @@ export interface ModelSource {
   has?(name: string): Promise<boolean>;
   /** Set when the model is one GGUF file among this source's files (its name); unset for a Hugging Face model. */
   readonly ggufFile?: string;
+  /**
+   * The file as it arrives, in order, so that a loader can keep what it needs and drop the rest
+   * (a GGUF reader then never holds the whole file). A source without it is read whole (fileStream).
+   */
+  streamFile?(name: string): Promise<FileStream>;
+  /** Where quantize-on-load results are kept, packed (an IndexedDB-cached source); absent: none kept. */
+  readonly packedCache?: PackedWeightsCache;
+}
+
+/** One file's bytes in order, in chunks that the reader may keep or drop; `size` when known in advance. */
+export interface FileStream {
+  size: number | null;
+  chunks: AsyncIterable<Uint8Array>;
+}
+
+/**
+ * A store of quantize-on-load results (see storage/PackedStore.ts). `digest` answers with the
+ * SHA-256 a file was checked against when it was stored, without reading it, so that a cached
+ * result is found before any tensor file is read; null when the file is not stored.
+ */
+export interface PackedWeightsCache {
+  digest(name: string): Promise<string | null>;
+  get(key: string): Promise<PackedWeightsEntry | null>;
+  put(key: string, entry: PackedWeightsEntry): Promise<void>;
+}
+
+/** A quantized model as stored: its 1-D f32 tensors, its packed 2-D weights, and its fingerprint. */
+export interface PackedWeightsEntry {
+  fingerprint: string;
+  tensors: Map<string, Float32Array>;
+  packed: Map<string, PackedTensor>;
+}
+
+/**
+ * A file as a stream: the source's own stream where it has one, else the whole file as one chunk.
+ * An HTML page where the file should be is refused as fetchRequired refuses it.
+ */
+export async function fileStream(source: ModelSource, name: string): Promise<FileStream> {
+  if (!source.streamFile) {
+    const bytes = await fetchRequired(source, name);
+    return { size: bytes.length, chunks: (async function* () { yield bytes; })() };
+  }
+  const stream = await source.streamFile(name);
+  return { size: stream.size, chunks: refuseHtml(source, name, stream.chunks) };
+}
+
+async function* refuseHtml(source: ModelSource, name: string, chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  let first = true;
+  for await (const chunk of chunks) {
+    if (first && chunk.length > 0) {
+      first = false;
+      if (isHtmlPage(chunk)) throw htmlInstead(source, name);
+    }
+    yield chunk;
+  }
+}
+
+function htmlInstead(source: ModelSource, name: string): ModelFormatError {
+  return new ModelFormatError(
+    name,
+    `${source.describe()} answered with an HTML page, not this file: the file is missing and the server sends its index.html instead`,
+  );
 }
 
 /** `source`, read as the single GGUF file `file` within it. */
@@ -22,6 +85,8 @@ export function ggufSource(source: ModelSource, file: string): ModelSource {
     fetchFile: (name) => source.fetchFile(name),
     fetchJson: (name) => source.fetchJson(name),
     ...(source.has ? { has: (name: string) => source.has!(name) } : {}),
+    ...(source.streamFile ? { streamFile: (name: string) => source.streamFile!(name) } : {}),
+    ...(source.packedCache ? { packedCache: source.packedCache } : {}),
     ggufFile: file,
   };
 }
@@ -62,12 +127,7 @@ export function parseJsonFile(name: string, bytes: Uint8Array): unknown {
  */
 export async function fetchRequired(source: ModelSource, name: string): Promise<Uint8Array> {
   const bytes = await source.fetchFile(name);
-  if (isHtmlPage(bytes)) {
-    throw new ModelFormatError(
-      name,
-      `${source.describe()} answered with an HTML page, not this file: the file is missing and the server sends its index.html instead`,
-    );
-  }
+  if (isHtmlPage(bytes)) throw htmlInstead(source, name);
   return bytes;
 }
 
@@ -138,6 +198,35 @@ export class UrlSource implements ModelSource {
 
   async fetchJson(name: string): Promise<unknown> {
     return parseJsonFile(name, await this.fetchFile(name));
+  }
+
+  /** The response body as it arrives; an interrupted body is a NetworkError naming the URL. */
+  async streamFile(name: string): Promise<FileStream> {
+    const url = this.url(name);
+    const res = await this.request(url);
+    if (!res.ok || !res.body) throw new NetworkError(url, `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`);
+    const length = Number(res.headers.get('Content-Length') ?? NaN);
+    // A compressed body's length is not the file's.
+    const size = Number.isFinite(length) && !res.headers.get('Content-Encoding') ? length : null;
+    const body = res.body;
+    async function* chunks(): AsyncGenerator<Uint8Array> {
+      const reader = body.getReader();
+      try {
+        for (;;) {
+          let next: ReadableStreamReadResult<Uint8Array>;
+          try {
+            next = await reader.read();
+          } catch (e) {
+            throw new NetworkError(url, `download interrupted (${(e as Error).message})`);
+          }
+          if (next.done) return;
+          yield next.value;
+        }
+      } finally {
+        await reader.cancel().catch(() => undefined);
+      }
+    }
+    return { size, chunks: chunks() };
   }
 
   async has(name: string): Promise<boolean> {

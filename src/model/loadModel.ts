@@ -3,7 +3,8 @@ import { expectedTensors, type ModelConfig, parseConfig } from './config.ts';
 import { widen } from './dtype.ts';
 import { quantizeModel, targetFormat, weightsOption, type WeightsOption } from '../quant/quantizeModel.ts';
 import { fingerprint } from './fingerprint.ts';
-import { checkFileName, fetchOptional, fetchRequired, type ModelSource, parseJsonFile } from './ModelSource.ts';
+import { packedKey } from '../storage/packedKey.ts';
+import { checkFileName, fetchOptional, fetchRequired, type ModelSource, type PackedWeightsCache, type PackedWeightsEntry, parseJsonFile } from './ModelSource.ts';
 import { elementIndex, firstNonFinite } from './nonFinite.ts';
 import { parseSafetensors, type SafetensorsFile } from './safetensors.ts';
 import { sha256Hex } from './sha256.ts';
@@ -37,6 +38,14 @@ export interface LoadOptions {
    * formats it was written in.
    */
   weights?: WeightsOption | ((config: ModelConfig) => WeightsOption);
+  /** Told of the bytes a load holds (chunks read, tensors kept); a GGUF load reports to it (tests measure its peak). */
+  meter?: LoadMeter;
+}
+
+/** Counts the bytes a load holds: `hold` when it takes bytes, `release` when it lets them go. */
+export interface LoadMeter {
+  hold(bytes: number): void;
+  release(bytes: number): void;
 }
 
 /** Where each tensor lives, as a sharded checkpoint's index says; null for a single file. */
@@ -52,21 +61,51 @@ export async function loadModel(source: ModelSource, opts: LoadOptions = {}): Pr
   const given = typeof opts.weights === 'function' ? opts.weights : weightsOption(opts.weights ?? 'f32');
   const configBytes = await fetchRequired(source, 'config.json');
   const config = parseConfig(parseJsonFile('config.json', configBytes));
-  const [{ weightMap, files, raw }, tokenizerJson, tokenizerConfig] = await Promise.all([
-    readTensorFiles(source, opts),
-    optionalJson(source, 'tokenizer.json'),
-    optionalJson(source, 'tokenizer_config.json'),
-  ]);
+  const option = typeof given === 'function' ? weightsOption(given(config)) : given;
+  const format = targetFormat(option);
+  const tokenizer = Promise.all([optionalJson(source, 'tokenizer.json'), optionalJson(source, 'tokenizer_config.json')]);
+  tokenizer.catch(() => undefined); // awaited below; a failure before then must not go unhandled
+  // Quantized before, from these very files: the packed result is read instead (no tensor file, no quantizing).
+  const stored = format && source.packedCache ? await readPacked(source, source.packedCache, option) : null;
+  if (stored) {
+    const [tokenizerJson, tokenizerConfig] = await tokenizer;
+    checkTokenizerFits(tokenizerJson, config.vocabSize);
+    return { weights: { config, tensors: stored.tensors, packed: stored.packed, fingerprint: stored.fingerprint }, tokenizerJson, tokenizerConfig };
+  }
+  const [{ weightMap, files, raw }, [tokenizerJson, tokenizerConfig]] = await Promise.all([readTensorFiles(source, opts), tokenizer]);
   checkTokenizerFits(tokenizerJson, config.vocabSize);
   const id = await fingerprint([{ name: 'config.json', bytes: configBytes }, ...raw]);
   const tensors = checkedTensors(config, weightMap, files);
-  const option = typeof given === 'function' ? weightsOption(given(config)) : given;
-  const format = targetFormat(option);
   if (!format) return { weights: { config, tensors, fingerprint: id }, tokenizerJson, tokenizerConfig };
   // Other weights, other outputs: the format salts the id (prefix-KV hashes must not mix them).
   const quantized = quantizeModel(tensors, config, format);
   const salted = await sha256Hex(new TextEncoder().encode(`${id}\nweights:${option}`));
+  if (source.packedCache) {
+    const key = await packedKeyOf(source, source.packedCache, option);
+    if (key) await source.packedCache.put(key, { fingerprint: salted, ...quantized });
+  }
   return { weights: { config, ...quantized, fingerprint: salted }, tokenizerJson, tokenizerConfig };
+}
+
+/** A stored quantize-on-load result for this option and these files, or null. */
+async function readPacked(source: ModelSource, cache: PackedWeightsCache, option: WeightsOption): Promise<PackedWeightsEntry | null> {
+  const key = await packedKeyOf(source, cache, option);
+  return key ? cache.get(key) : null;
+}
+
+/** The packed cache's key for these files (config.json, the index, each tensor file) as stored; null when one is not stored yet. */
+async function packedKeyOf(source: ModelSource, cache: PackedWeightsCache, option: WeightsOption): Promise<string | null> {
+  const config = await cache.digest('config.json');
+  const index = await cache.digest(INDEX);
+  // No stored index: a single file, or a first load (the digest of model.safetensors is then unknown too).
+  const names = index ? [...new Set(readWeightMap(await fetchJsonRequired(source, INDEX)).values())] : [SINGLE];
+  const digests: [string, string | null][] = [['config.json', config], ...(index ? [[INDEX, index] as [string, string]] : [])];
+  for (const name of names) digests.push([name, await cache.digest(name)]);
+  return packedKey(option, digests);
+}
+
+async function fetchJsonRequired(source: ModelSource, name: string): Promise<unknown> {
+  return parseJsonFile(name, await fetchRequired(source, name));
 }
 
 async function optionalJson(source: ModelSource, name: string): Promise<unknown> {

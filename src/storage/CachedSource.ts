@@ -1,8 +1,10 @@
-import { type ModelSource, parseJsonFile, type UrlSource } from '../model/ModelSource.ts';
+import { type FileStream, type ModelSource, type PackedWeightsCache, parseJsonFile, type UrlSource } from '../model/ModelSource.ts';
 import type { KeyValueStore } from './KeyValueStore.ts';
 import { type DownloadProgress, LoadProgress } from './LoadProgress.ts';
 import { ModelCache } from './ModelCache.ts';
+import { PackedStore } from './PackedStore.ts';
 import { ResumableDownload } from './ResumableDownload.ts';
+import { streamDownload } from './streamDownload.ts';
 
 export type { DownloadProgress } from './LoadProgress.ts';
 export { type CachedFile, manifestKey, type ModelManifest } from './ModelManifest.ts';
@@ -36,6 +38,9 @@ export class CachedSource implements ModelSource {
   private readonly cache: ModelCache;
   private readonly progress: LoadProgress;
   private readonly downloads: ResumableDownload;
+  private readonly settings: { fetchImpl: typeof fetch; attempts: number; chunkBytes: number };
+  /** Quantize-on-load results, kept packed beside the model's files: a second load reads them instead of quantizing. */
+  readonly packedCache: PackedWeightsCache;
 
   constructor(
     readonly inner: UrlSource,
@@ -47,11 +52,13 @@ export class CachedSource implements ModelSource {
       this.progress.warn(warning);
     });
     this.progress = new LoadProgress(opts.onProgress, () => this.cache.loaded);
-    this.downloads = new ResumableDownload(this.cache, this.progress, this.net, {
+    this.settings = {
       fetchImpl: opts.fetchImpl ?? ((input, init) => globalThis.fetch(input, init)),
       attempts: opts.attempts ?? 4,
       chunkBytes: opts.chunkBytes ?? 8 * 2 ** 20,
-    });
+    };
+    this.downloads = new ResumableDownload(this.cache, this.progress, this.net, this.settings);
+    this.packedCache = new PackedStore(opts.store, this.cache, this.settings.chunkBytes, (warning) => this.progress.warn(warning));
   }
 
   describe(): string {
@@ -94,6 +101,34 @@ export class CachedSource implements ModelSource {
       await this.cache.dropFile(name);
     }
     return this.downloads.download(name, this.inner.url(name));
+  }
+
+  /**
+   * The file chunk by chunk, never assembled: a cached file is checked first (one chunk held at a
+   * time; a bad one is dropped and downloaded again), then read back a chunk at a time; any other
+   * is downloaded as it is read, and stored on the way (streamDownload).
+   */
+  async streamFile(name: string): Promise<FileStream> {
+    const m = await this.cache.loadManifest();
+    this.progress.fileStarted(name);
+    const entry = m.files[name];
+    if (entry) {
+      const check = await this.cache.checkFile(name, entry);
+      if (check === 'ok') {
+        const { cache, progress } = this;
+        const chunks = async function* () {
+          yield* cache.fileChunks(name, entry);
+          progress.finished(name, entry.size, true);
+          void cache.touch();
+        };
+        return { size: entry.size, chunks: chunks() };
+      }
+      if (check === 'corrupt') {
+        this.progress.warn(`cached ${name} of ${this.model} failed its checksum; fetching it again`, { file: name, bytesTotal: entry.size, fromCache: true });
+      }
+      await this.cache.dropFile(name);
+    }
+    return streamDownload({ cache: this.cache, progress: this.progress, net: this.net, settings: this.settings }, name, this.inner.url(name));
   }
 
   /** Marks the model complete (every file it needs is stored), with its fingerprint. */

@@ -1,6 +1,6 @@
 import { isQuotaError, type KeyValueStore } from './KeyValueStore.ts';
 import { type CachedFile, chunkKey, chunkKeys, emptyManifest, manifestKey, type ModelManifest, type PartialFile, partialKey } from './ModelManifest.ts';
-import { readPartialFile, readStoredFile, type StoredFileRead } from './storedChunks.ts';
+import { checkStoredFile, readChunk, readPartialFile, readStoredFile, storedFileChunks, type StoredFileRead } from './storedChunks.ts';
 
 /**
  * One model's corner of the weight store: its manifest, its files' chunks and its interrupted
@@ -64,6 +64,21 @@ export class ModelCache {
 
   readFile(name: string, entry: CachedFile): Promise<StoredFileRead> {
     return readStoredFile(this.store, this.model, name, entry);
+  }
+
+  /** Checks a stored file against its size and SHA-256 one chunk at a time (see checkStoredFile). */
+  checkFile(name: string, entry: CachedFile): Promise<'ok' | 'unreadable' | 'corrupt'> {
+    return checkStoredFile(this.store, this.model, name, entry);
+  }
+
+  /** A stored file's chunks, read one at a time as they are asked for. */
+  fileChunks(name: string, entry: CachedFile): AsyncGenerator<Uint8Array> {
+    return storedFileChunks(this.store, this.model, name, entry);
+  }
+
+  /** Chunk `i` of an interrupted download, or null when caching is off or it cannot be read. */
+  async partialChunk(name: string, state: PartialFile, i: number): Promise<Uint8Array | null> {
+    return this.caching ? readChunk(this.store, chunkKey(this.model, name, i), state.chunks[i]) : null;
   }
 
   /** Forgets a stored file (one that could not be read back), so that it is fetched again. */

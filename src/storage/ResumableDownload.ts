@@ -19,7 +19,7 @@ export interface DownloadSettings {
 }
 
 /** An ETag that is a SHA-256 (some hosts send the file's) lets us check the download. */
-const SHA_ETAG = /^(?:W\/)?"?([0-9a-f]{64})"?$/;
+export const SHA_ETAG = /^(?:W\/)?"?([0-9a-f]{64})"?$/;
 
 /**
  * Downloads one file at a time, storing it in chunks as the bytes arrive, so that a response
@@ -164,7 +164,7 @@ export class ResumableDownload {
 }
 
 /** Where a response's body starts in the file, and the whole file's size (null when unknown). */
-function announcedRange(res: Response): { start: number; total: number | null } {
+export function announcedRange(res: Response): { start: number; total: number | null } {
   const length = Number(res.headers.get('Content-Length') ?? NaN);
   if (res.status === 206) {
     const m = /bytes (\d+)-(\d+)\/(\d+|\*)/.exec(res.headers.get('Content-Range') ?? '');
