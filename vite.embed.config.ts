@@ -32,6 +32,26 @@ function dropDefaultWorker(): Plugin {
   };
 }
 
+/**
+ * The same for shared engines: folio.js hands startShared its own SharedWorker (folio.js itself,
+ * src/embed/sharedEngineWorker.ts), so the module API's default, a second bundle, is dropped.
+ */
+function dropDefaultSharedWorker(): Plugin {
+  const pattern = /new SharedWorker\(\s*new URL\([^)]*import\.meta\.url\)\s*,\s*\{[^}]*\}\s*\)/;
+  return {
+    name: 'folio-drop-default-shared-worker',
+    enforce: 'pre',
+    transform(code, id) {
+      if (!id.replace(/\\/g, '/').endsWith('/src/shared/startShared.ts')) return null;
+      if (!pattern.test(code)) {
+        this.warn('startShared.ts no longer has the expected default SharedWorker; folio.js may carry a second worker file');
+        return null;
+      }
+      return code.replace(pattern, "(() => { throw new Error('folio.js: no default SharedWorker'); })()");
+    },
+  };
+}
+
 const ALIAS = { 'onnxruntime-web': resolve(ROOT, 'src/embed/onnxStub.ts') };
 
 /**
@@ -59,7 +79,8 @@ function workerSource(): Plugin {
           target: 'es2022',
           minify: true,
           // Not lib mode, which leaves an ES module's whitespace unminified.
-          rolldownOptions: { input: resolve(ROOT, 'workers/engine.worker.ts'), output: { format: 'es', codeSplitting: false }, treeshake: { moduleSideEffects: hasSideEffects } },
+          // Its exports kept: folio.js, as a shared engine's SharedWorker, imports the module's `api`.
+          rolldownOptions: { input: resolve(ROOT, 'workers/engine.worker.ts'), preserveEntrySignatures: 'exports-only', output: { format: 'es', codeSplitting: false }, treeshake: { moduleSideEffects: hasSideEffects } },
         },
       });
       const chunks = (Array.isArray(out) ? out : [out]).flatMap((o) => ('output' in o ? o.output : [])).filter((c) => c.type === 'chunk');
@@ -84,7 +105,7 @@ function copyDefaultModel(): Plugin {
 
 export default defineConfig({
   publicDir: false,
-  plugins: [dropDefaultWorker(), workerSource(), copyDefaultModel()],
+  plugins: [dropDefaultWorker(), dropDefaultSharedWorker(), workerSource(), copyDefaultModel()],
   resolve: { alias: ALIAS },
   build: {
     target: 'es2022',

@@ -21,6 +21,9 @@ const ONNX_STUB = resolve(ROOT, 'src/embed/onnxStub.ts');
 const ALIAS = { 'onnxruntime-web': ONNX_STUB, 'onnxruntime-node': ONNX_STUB };
 const WORKER_FILE = 'engine.worker.js';
 const PLACEHOLDER = '__FOLIO_ENGINE_WORKER_URL__';
+/** The SharedWorker of `createEngine({ shared: true })` (src/shared/), shipped the same way. */
+const SHARED_WORKER_FILE = 'shared.worker.js';
+const SHARED_PLACEHOLDER = '__FOLIO_SHARED_WORKER_URL__';
 
 /**
  * The shipped createEngine must start its worker as `new Worker(new URL('./engine.worker.js',
@@ -46,8 +49,26 @@ function packagedWorkerUrl(): Plugin {
   };
 }
 
-/** The engine worker: one ES module with every dependency in it. */
-async function buildWorker(): Promise<void> {
+/** The same for the SharedWorker that src/shared/startShared.ts starts. */
+function packagedSharedWorkerUrl(): Plugin {
+  const source = /new URL\(\s*'\.\/shared\.worker\.ts'\s*,\s*import\.meta\.url\s*\)/;
+  return {
+    name: 'folio-packaged-shared-worker-url',
+    enforce: 'pre',
+    transform(code, id) {
+      if (!id.replace(/\\/g, '/').endsWith('/src/shared/startShared.ts')) return null;
+      if (!source.test(code)) this.error('startShared.ts no longer starts ./shared.worker.ts by URL: update vite.lib.config.ts');
+      return code.replace(source, SHARED_PLACEHOLDER);
+    },
+    renderChunk(code) {
+      if (!code.includes(SHARED_PLACEHOLDER)) return null;
+      return code.replace(SHARED_PLACEHOLDER, `new URL('./${SHARED_WORKER_FILE}', import.meta.url)`);
+    },
+  };
+}
+
+/** The engine worker (or the shared one): one ES module with every dependency in it. */
+async function buildWorker(input = 'workers/engine.worker.ts', file = WORKER_FILE): Promise<void> {
   await build({
     configFile: false,
     logLevel: 'warn',
@@ -60,8 +81,8 @@ async function buildWorker(): Promise<void> {
       target: 'es2022',
       minify: true,
       rolldownOptions: {
-        input: resolve(ROOT, 'workers/engine.worker.ts'),
-        output: { format: 'es', codeSplitting: false, entryFileNames: WORKER_FILE },
+        input: resolve(ROOT, input),
+        output: { format: 'es', codeSplitting: false, entryFileNames: file },
         treeshake: { moduleSideEffects: hasSideEffects },
       },
     },
@@ -155,11 +176,12 @@ function restOfPackage(): Plugin {
     apply: 'build',
     async closeBundle() {
       await buildWorker();
+      await buildWorker('src/shared/shared.worker.ts', SHARED_WORKER_FILE);
       await buildEmbed();
       await buildCliPage();
       await buildCli();
       buildTypes();
-      if (!existsSync(resolve(OUT, WORKER_FILE))) throw new Error(`dist-lib/${WORKER_FILE} was not written`);
+      for (const file of [WORKER_FILE, SHARED_WORKER_FILE]) if (!existsSync(resolve(OUT, file))) throw new Error(`dist-lib/${file} was not written`);
     },
   };
 }
@@ -177,7 +199,7 @@ function defaultModel(): Plugin {
 
 export default defineConfig({
   publicDir: false,
-  plugins: [packagedWorkerUrl(), defaultModel(), restOfPackage()],
+  plugins: [packagedWorkerUrl(), packagedSharedWorkerUrl(), defaultModel(), restOfPackage()],
   resolve: { alias: ALIAS },
   build: {
     target: 'es2022',

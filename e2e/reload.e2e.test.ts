@@ -39,7 +39,8 @@ describe('demo app: reload and relaunch on one profile', () => {
     s.chromium.context.on('request', (r) => {
       if (new URL(r.url()).pathname.startsWith('/models/')) modelRequests.push(r.url());
     });
-    await s.page.goto(`${dev.url}/index.html?autoload=0`);
+    // The tab's own worker (`shared=0`): Playwright sees a dedicated worker's fetches, not a SharedWorker's.
+    await s.page.goto(`${dev.url}/index.html?autoload=0&shared=0`);
   }
 
   /** Loads the default model through the picker and returns what the engine says of the load. */

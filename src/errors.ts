@@ -11,12 +11,15 @@ export type FolioErrorCode =
   | 'KV_CACHE_FULL'
   | 'ABORTED'
   | 'WEBGPU_UNAVAILABLE'
+  | 'MODEL_TOO_LARGE'
   | 'DEVICE_LOST'
   | 'STORAGE'
   | 'NETWORK'
   | 'ENGINE_CLOSED'
   | 'CSP_BLOCKED'
-  | 'COMPUTE';
+  | 'COMPUTE'
+  | 'AUTH'
+  | 'GRAMMAR_DEAD_END';
 
 /**
  * Every class below declares `static readonly errorName`, spelled as the class: minifiers rename
@@ -66,7 +69,7 @@ export class TokenizerError extends FolioError {
 
 /** A request parameter out of range or of the wrong type; raised before anything is allocated. */
 export class InvalidParamsError extends FolioError {
-  static override readonly errorName = 'InvalidParamsError';
+  static override readonly errorName: string = 'InvalidParamsError';
   readonly param: string;
   constructor(param: string, message: string) {
     super('INVALID_PARAMS', `${param}: ${message}`);
@@ -108,6 +111,21 @@ export class WebGpuUnavailableError extends FolioError {
   }
 }
 
+/**
+ * Weights the GPU cannot hold: one row wider than a storage binding may be, or more bytes than the
+ * device can allocate. Names the bytes needed and what the adapter offers.
+ */
+export class ModelTooLargeError extends FolioError {
+  static override readonly errorName = 'ModelTooLargeError';
+  readonly bytesNeeded: number;
+  readonly bytesOffered: number;
+  constructor(what: string, bytesNeeded: number, bytesOffered: number, offer: string) {
+    super('MODEL_TOO_LARGE', `${what} needs ${bytesNeeded} bytes, but ${offer} is ${bytesOffered} bytes`);
+    this.bytesNeeded = bytesNeeded;
+    this.bytesOffered = bytesOffered;
+  }
+}
+
 export class DeviceLostError extends FolioError {
   static override readonly errorName = 'DeviceLostError';
   constructor(message: string) {
@@ -122,10 +140,37 @@ export class StorageError extends FolioError {
   }
 }
 
+/** What a remote server's failure adds to a NetworkError (src/remote/): each field where known. */
+export interface NetworkErrorDetails {
+  /** The HTTP status (429, 5xx), absent for a connection that failed or dropped. */
+  status?: number;
+  /** Seconds the server asked to wait before retrying (its Retry-After header). */
+  retryAfterSeconds?: number;
+  /** A stream that dropped mid-answer: each choice's text so far, by choice index. */
+  partialText?: string[];
+}
+
 export class NetworkError extends FolioError {
   static override readonly errorName = 'NetworkError';
-  constructor(readonly url: string, message: string) {
+  readonly status: number | undefined;
+  readonly retryAfterSeconds: number | undefined;
+  readonly partialText: string[] | undefined;
+  constructor(readonly url: string, message: string, details: NetworkErrorDetails = {}) {
     super('NETWORK', `${url}: ${message}`);
+    this.status = details.status;
+    this.retryAfterSeconds = details.retryAfterSeconds;
+    this.partialText = details.partialText;
+  }
+}
+
+/**
+ * A remote server refused the credentials (HTTP 401: missing or wrong API key; 403: the key may
+ * not do this). Keep the key in a proxy, not in the page: see the README's remote section.
+ */
+export class AuthError extends FolioError {
+  static override readonly errorName = 'AuthError';
+  constructor(readonly url: string, readonly status: number, message: string) {
+    super('AUTH', `${url}: ${message}`);
   }
 }
 
@@ -166,5 +211,28 @@ export class ComputeError extends FolioError {
   static override readonly errorName = 'ComputeError';
   constructor(readonly reason: 'non-finite' | 'internal', message: string) {
     super('COMPUTE', message);
+  }
+}
+
+/**
+ * A JSON schema or GBNF grammar that Folio cannot compile into a constrained decoder: names the
+ * parameter, the construct (`pattern lookahead`, `oneOf`, `left recursion in rule expr`) and, for
+ * schemas, where it sits (`$.properties.age`).
+ */
+export class GrammarError extends InvalidParamsError {
+  static override readonly errorName = 'GrammarError';
+  constructor(param: string, readonly construct: string, message: string) {
+    super(param, message);
+  }
+}
+
+/**
+ * A constrained choice reached a point where its grammar allows no token of the vocabulary (the
+ * grammar asks for characters no token spells): that request ends with this error.
+ */
+export class GrammarDeadEndError extends FolioError {
+  static override readonly errorName = 'GrammarDeadEndError';
+  constructor(readonly generated: string, message: string) {
+    super('GRAMMAR_DEAD_END', message);
   }
 }

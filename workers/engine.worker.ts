@@ -44,7 +44,8 @@ function ready(): Engine {
   return engine;
 }
 
-const api: WorkerApi = {
+/** Exported for the SharedWorker (src/shared/shared.worker.ts), which serves the same engine to many tabs. */
+export const api: WorkerApi = {
   holdLock,
   async load(opts: WorkerLoadOptions, onProgress?: (p: LoadEvent) => void): Promise<LoadedInfo> {
     // Each step also carries the load's overall fraction and a line of text.
@@ -73,7 +74,7 @@ const api: WorkerApi = {
       report?.({ file: '', filesDone: 0, filesTotal: 0, warning: m });
     };
     let weightsPicked: { option: string; reason: string } | null = null;
-    const common = { source, kv: opts.kv, maxBatchTokens: opts.maxBatchTokens, onProgress: report, prefixStore, persistAfterHits: cacheOpts?.persistAfterHits, onWarning, weights: opts.weights, onWeights: (p: { option: string; reason: string }) => (weightsPicked = p) };
+    const common = { source, kv: opts.kv, maxBatchTokens: opts.maxBatchTokens, onProgress: report, prefixStore, persistAfterHits: cacheOpts?.persistAfterHits, onWarning, weights: opts.weights, kernels: opts.kernels, cpu: opts.cpu, onWeights: (p: { option: string; reason: string }) => (weightsPicked = p) };
     let fallbackReason: string | null = null;
     if (opts.backend === 'cpu') {
       engine = await loadEngine({ ...common, backend: 'cpu' });

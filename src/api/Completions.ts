@@ -4,6 +4,7 @@ import { abortable } from './abortable.ts';
 import { EventStream } from './EventStream.ts';
 import { legacyLogprobs, type PlacedLogprob } from './legacyLogprobs.ts';
 import { checkModel } from './modelName.ts';
+import { parseToolCall, toolRequest, type ToolRequest } from './tools.ts';
 import type {
   ChatCompletion, ChatCompletionChunk, ChatCompletionCreateParams, ChatLogprobs, Completion, CompletionChunk,
   CompletionCreateParams, CompletionFinishReason, RequestOptions, SamplingRequest, TokenLogprob, Usage,
@@ -90,17 +91,26 @@ export class ChatCompletions {
   create(params: ChatCompletionCreateParams & { stream?: false | null }, opts?: RequestOptions): Promise<ChatCompletion>;
   create(params: ChatCompletionCreateParams, opts?: RequestOptions): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>>;
   create(params: ChatCompletionCreateParams, opts?: RequestOptions): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>> {
+    let tools: ToolRequest | null;
+    try {
+      tools = params.tools ? toolRequest(params as unknown as Record<string, unknown>) : null;
+    } catch (e) {
+      return Promise.reject(e); // a rejection, as every other bad parameter
+    }
     return run(this.engine, params, opts, 'chatcmpl', (base, choices, usage): ChatCompletion => ({
       ...base,
       object: 'chat.completion',
-      choices: choices.map((c, index) => ({
-        index,
-        message: { role: 'assistant', content: c.text, refusal: null },
-        finish_reason: c.finish ?? 'stop',
-        logprobs: chatLogprobs(c.logprobs?.map((p) => p.logprob) ?? null),
-      })),
+      choices: choices.map((c, index) => {
+        const call = tools && c.finish === 'stop' ? parseToolCall(c.text, tools) : null;
+        return {
+          index,
+          message: call ? { role: 'assistant', content: null, refusal: null, tool_calls: [call] } : { role: 'assistant', content: c.text, refusal: null },
+          finish_reason: call ? 'tool_calls' : (c.finish ?? 'stop'),
+          logprobs: chatLogprobs(c.logprobs?.map((p) => p.logprob) ?? null),
+        };
+      }),
       usage,
-    }), chatChunks);
+    }), tools ? (stream, base, includeUsage) => toolChunks(stream, base, includeUsage, tools) : chatChunks);
   }
 }
 
@@ -118,6 +128,36 @@ async function* chatChunks(stream: EventStream, base: Base, includeUsage: boolea
       yield { ...base, object: 'chat.completion.chunk', choices: [{ index: ev.choice, delta, finish_reason: null, logprobs: chatLogprobs(ev.logprobs) }], ...usage };
     } else if (ev.type === 'finish') {
       yield { ...base, object: 'chat.completion.chunk', choices: [{ index: ev.choice, delta: {}, finish_reason: ev.reason, logprobs: null }], ...usage };
+    } else if (ev.type === 'done' && includeUsage) {
+      yield { ...base, object: 'chat.completion.chunk', choices: [], usage: ev.usage };
+    }
+  }
+}
+
+/**
+ * A stream of a request that may call tools: each choice's text is held until it finishes (a
+ * call is known only once its JSON is whole), then sent as one call, in OpenAI's delta shape
+ * (id, type and name first, then the arguments; finish_reason 'tool_calls'), or as content.
+ */
+async function* toolChunks(stream: EventStream, base: Base, includeUsage: boolean, tools: ToolRequest): AsyncIterable<ChatCompletionChunk> {
+  const text = new Map<number, string>();
+  const usage = includeUsage ? { usage: null } : {};
+  const chunk = (index: number, delta: ChatCompletionChunk['choices'][number]['delta'], finish: ChatCompletionChunk['choices'][number]['finish_reason'] = null): ChatCompletionChunk => ({
+    ...base, object: 'chat.completion.chunk', choices: [{ index, delta, finish_reason: finish, logprobs: null }], ...usage,
+  });
+  for await (const ev of stream) {
+    if (ev.type === 'delta') text.set(ev.choice, (text.get(ev.choice) ?? '') + ev.text);
+    else if (ev.type === 'finish') {
+      const t = text.get(ev.choice) ?? '';
+      const call = ev.reason === 'stop' ? parseToolCall(t, tools) : null;
+      if (call) {
+        yield chunk(ev.choice, { role: 'assistant', content: null, tool_calls: [{ index: 0, id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } }] });
+        yield chunk(ev.choice, { tool_calls: [{ index: 0, function: { arguments: call.function.arguments } }] });
+        yield chunk(ev.choice, {}, 'tool_calls');
+      } else {
+        yield chunk(ev.choice, { role: 'assistant', content: t });
+        yield chunk(ev.choice, {}, ev.reason);
+      }
     } else if (ev.type === 'done' && includeUsage) {
       yield { ...base, object: 'chat.completion.chunk', choices: [], usage: ev.usage };
     }

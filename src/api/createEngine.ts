@@ -2,6 +2,8 @@ import * as Comlink from 'comlink';
 import type { EngineHandle } from '../engine/events.ts';
 import type { KvOptions } from '../engine/loadEngine.ts';
 import type { WeightsOption } from '../quant/quantizeModel.ts';
+import { kernelsOption, type KernelsOption } from '../gpu/kernelSet.ts';
+import { cpuKernelsOption, type CpuOptions, cpuThreadsOption } from '../cpu/cpuKernels.ts';
 import type { BackendChoice, CacheOptions, LoadedInfo, LoadEvent, WorkerApi } from '../engine/WorkerApi.ts';
 import { EngineClosedError, InvalidParamsError } from '../errors.ts';
 import { unpackEvents } from './eventTransfer.ts';
@@ -11,7 +13,12 @@ import { Lifetime } from './Lifetime.ts';
 import type { LoadedModel } from './modelSlot.ts';
 import { trustedTypesRefusal } from './trustedTypesRefusal.ts';
 import { whenLockFreed } from './workerLock.ts';
+import { connectRemote, type RemoteEngine } from '../remote/RemoteEngine.ts';
+import type { RemoteEndpoint } from '../remote/RemoteEndpoint.ts';
+import { withRemoteFallback } from '../remote/fallback.ts';
 import { watchWorkerStart } from './workerStartWatch.ts';
+import { startShared } from '../shared/startShared.ts';
+import type { SharedOptions } from '../shared/sharingTypes.ts';
 
 export interface CreateEngineOptions {
   /** A model folder's URL in the Hugging Face layout (relative URLs resolve against the page). */
@@ -22,6 +29,10 @@ export interface CreateEngineOptions {
   maxBatchTokens?: number;
   /** Quantize a safetensors model's 2-D weights on load ('f32', the default, packs nothing). */
   weights?: WeightsOption;
+  /** WebGPU's kernels: 'auto' (default) by the adapter, 'gpu' or 'fallback'; `info.adapter` says which runs and why. */
+  kernels?: KernelsOption;
+  /** The CPU backend: `kernels` 'wasm' (WebAssembly SIMD, the default) or 'js' (the TypeScript reference), and `threads`; `info.adapter` says what runs and why. */
+  cpu?: CpuOptions;
   /** Load progress: files, and bytes (downloaded or read from IndexedDB) for a progress bar. */
   onProgress?: (p: LoadEvent) => void;
   /** IndexedDB caching of weights and prefix-KV blocks (on by default); false turns it off. */
@@ -32,6 +43,12 @@ export interface CreateEngineOptions {
    * only (reload() then needs `{ worker }`), while a function serves every reload.
    */
   worker?: Worker | (() => Worker);
+  /**
+   * One engine for every tab of the origin with the same model and options, in a SharedWorker:
+   * the first tab loads the model, later ones attach without loading. Where a SharedWorker or
+   * its WebGPU adapter is missing, a dedicated worker (`worker`) runs it; `info.sharing` says so.
+   */
+  shared?: boolean | SharedOptions;
 }
 
 /** reload()'s options: createEngine's, overriding those given to createEngine for this load. */
@@ -66,7 +83,8 @@ export class WorkerFolioEngine extends FolioEngine {
     if (worker !== undefined && typeof worker !== 'function' && given.worker === undefined) {
       throw new InvalidParamsError('worker', 'createEngine was given a Worker object, which served its load: pass reload(model, { worker }) a new one, or give createEngine a function that makes workers');
     }
-    const started = await startWorker({ ...this.options, ...given, model, worker }, life);
+    const next = { ...this.options, ...given, model, worker };
+    const started = await (next.shared ? startShared(next, life, startWorker) : startWorker(next, life));
     return { handle: started.handle, free: started.free, info: started.info };
   }
 
@@ -85,14 +103,35 @@ function defaultWorker(): Worker {
   }
 }
 
+/** `createEngine({ backend: 'remote', baseURL, model, apiKey? })`: an OpenAI-compatible server instead of a local model. */
+export interface RemoteEngineOptions extends RemoteEndpoint {
+  backend: 'remote';
+}
+
+/** A local model with `backend: 'auto'` (the default), falling back to `remote` when it cannot load. */
+export interface CreateEngineWithFallback extends CreateEngineOptions {
+  remote: RemoteEndpoint;
+}
+
 /**
  * Starts the engine worker and loads a model into it. Rejects with a typed error when the
  * worker cannot start (ContentSecurityPolicyError under a CSP that blocks it) or stops.
+ * `backend: 'remote'` connects to a server instead (src/remote/); `remote` beside 'auto' is
+ * where to go when the local model cannot load.
  */
-export async function createEngine(opts: CreateEngineOptions): Promise<WorkerFolioEngine> {
-  const life = new Lifetime();
-  const started = await startWorker(opts, life);
-  return new WorkerFolioEngine(started.handle, started.free, started.info, life, opts);
+// The local overload first: a caller's untyped options keep meaning a local engine.
+export async function createEngine(opts: CreateEngineOptions): Promise<WorkerFolioEngine>;
+export async function createEngine(opts: RemoteEngineOptions): Promise<RemoteEngine>;
+export async function createEngine(opts: CreateEngineWithFallback): Promise<WorkerFolioEngine | RemoteEngine>;
+export async function createEngine(opts: CreateEngineOptions | RemoteEngineOptions | CreateEngineWithFallback): Promise<WorkerFolioEngine | RemoteEngine> {
+  if (opts.backend === 'remote') return connectRemote(opts);
+  const local = opts as CreateEngineOptions;
+  const remote = 'remote' in opts && (local.backend ?? 'auto') === 'auto' ? opts.remote : undefined;
+  return withRemoteFallback(async () => {
+    const life = new Lifetime();
+    const started = await (local.shared ? startShared(local, life, startWorker) : startWorker(local, life));
+    return new WorkerFolioEngine(started.handle, started.free, started.info, life, local);
+  }, remote);
 }
 
 /**
@@ -119,7 +158,7 @@ async function startWorker(opts: CreateEngineOptions, life: Lifetime): Promise<{
     }
     const info = await life.guard(() =>
       remote.load(
-        { modelUrl: new URL(opts.model, globalThis.location?.href).href, backend: opts.backend ?? 'auto', kv: opts.kv, maxBatchTokens: opts.maxBatchTokens, cache: opts.cache, weights: opts.weights },
+        { modelUrl: new URL(opts.model, globalThis.location?.href).href, backend: opts.backend ?? 'auto', kv: opts.kv, maxBatchTokens: opts.maxBatchTokens, cache: opts.cache, weights: opts.weights, kernels: kernelsOption(opts.kernels), cpu: { kernels: cpuKernelsOption(opts.cpu?.kernels), threads: cpuThreadsOption(opts.cpu?.threads) } },
         opts.onProgress ? Comlink.proxy(opts.onProgress) : undefined,
       ),
     );

@@ -40,9 +40,12 @@ function revive(s: SerializedError): Error {
   return e;
 }
 
+const isPlain = (v: unknown): boolean => v === null || ['string', 'number', 'boolean', 'undefined'].includes(typeof v);
+
 function serialize(e: Error): SerializedError {
   const fields: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(e)) if (v === null || ['string', 'number', 'boolean', 'undefined'].includes(typeof v)) fields[k] = v;
+  // Lists of strings too: a NetworkError's partialText, each choice's text before a stream dropped.
+  for (const [k, v] of Object.entries(e)) if (isPlain(v) || (Array.isArray(v) && v.every((x) => typeof x === 'string'))) fields[k] = v;
   if (typeof DOMException === 'function' && e instanceof DOMException) fields.isDomException = true;
   return { name: e.name, message: e.message, fields, stack: e.stack };
 }

@@ -1,5 +1,8 @@
 /** Folio's public API for pages: import from here. */
-export { createEngine, type CreateEngineOptions, WorkerFolioEngine } from './createEngine.ts';
+export { createEngine, type CreateEngineOptions, type CreateEngineWithFallback, type RemoteEngineOptions, WorkerFolioEngine } from './createEngine.ts';
+export { RemoteEngine, type RemoteInfo } from '../remote/RemoteEngine.ts';
+export type { RemoteEndpoint } from '../remote/RemoteEndpoint.ts';
+export type { RemoteStats } from '../remote/remoteStats.ts';
 export { FolioEngine } from './FolioEngine.ts';
 export type * from './openai.ts';
 export type { BlockCell, CacheHandle, EngineStats } from '../engine/events.ts';

@@ -1,3 +1,7 @@
+import type { ToolCall, ToolChoice, ToolDefinition } from './tools.ts';
+
+export type { ToolCall, ToolChoice, ToolDefinition };
+
 /**
  * The OpenAI-compatible shapes of Folio's API (chat.completions and completions), with
  * Folio's extensions marked. Pages written against OpenAI's SDK types read these as-is:
@@ -17,19 +21,24 @@ export interface TextContentPart {
 
 /** A message as a request may give it. */
 export interface ChatMessageParam {
-  role: Role;
+  role: Role | 'tool';
   /** A string, or text parts, which are joined without a separator. */
-  content: string | TextContentPart[];
+  /** null only on an assistant turn that made `tool_calls`. */
+  content: string | TextContentPart[] | null;
+  /** An assistant turn's calls, as a response returned them. */
+  tool_calls?: ToolCall[] | null;
+  /** On a `tool` message: the call it answers. */
+  tool_call_id?: string;
 }
 
 /** A message with its content as one string (what the engine renders, and a page may keep). */
-export interface ChatMessage {
-  role: Role;
-  content: string;
-}
+export type ChatMessage = { role: Role; content: string } | { role: 'tool'; content: string; tool_call_id: string };
 
 /** Parameters shared by chat and text completions. */
 export interface SamplingRequest {
+  response_format?: ResponseFormat | null;
+  /** Folio extension: a GBNF grammar (llama.cpp's notation) the reply follows. */
+  grammar?: string | null;
   n?: number | null;
   max_tokens?: number | null;
   /** OpenAI's newer name for max_tokens; giving both with different values is an error. */
@@ -57,6 +66,12 @@ export interface SamplingRequest {
   model?: string | null;
   /** Accepted and unused, as by OpenAI: an end-user id for abuse monitoring. */
   user?: string;
+  /** Folio extension: KV tokens the request may hold (plus the block being filled); older blocks are evicted. */
+  kv_budget_tokens?: number | null;
+  /** Folio extension: how blocks are evicted under kv_budget_tokens ('paged-eviction' by default). */
+  kv_policy?: 'none' | 'window' | 'paged-eviction' | null;
+  /** Folio extension: at the model's context, refuse (default) or shift the context and go on. */
+  context_overflow?: 'refuse' | 'shift' | null;
 }
 
 export interface StreamOptions {
@@ -66,8 +81,17 @@ export interface StreamOptions {
   include_obfuscation?: boolean | null;
 }
 
+/** Constrains the reply: any JSON object, or JSON valid under a schema (src/grammar/jsonSchema.ts lists the subset). */
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | { type: 'json_schema'; json_schema: { name: string; description?: string; schema?: Record<string, unknown>; strict?: boolean | null } };
+
 export interface ChatCompletionCreateParams extends SamplingRequest {
   messages: ChatMessageParam[];
+  /** Functions the model may call; `tool_choice` says whether it must. */
+  tools?: ToolDefinition[] | null;
+  tool_choice?: ToolChoice | null;
   logprobs?: boolean | null;
   /** 0 to 20 alternatives per token; needs `logprobs: true`. */
   top_logprobs?: number | null;
@@ -85,6 +109,9 @@ export interface RequestOptions {
 
 /** Why a choice ended, as responses and chunks say it. */
 export type CompletionFinishReason = 'stop' | 'length';
+
+/** A chat choice's end: also `tool_calls` when its reply is a call. */
+export type ChatFinishReason = CompletionFinishReason | 'tool_calls';
 
 /** A choice's end as a page may record it: `abort` when the page stopped the stream itself. */
 export type FinishReason = CompletionFinishReason | 'abort';
@@ -119,6 +146,8 @@ export interface Usage {
   completion_tokens: number;
   total_tokens: number;
   prompt_tokens_details: { cached_tokens: number };
+  /** Folio extension, with a KV budget or context shift: tokens whose KV was evicted or shifted out. */
+  evicted_tokens?: number;
 }
 
 export interface ChatCompletion {
@@ -128,8 +157,8 @@ export interface ChatCompletion {
   model: string;
   choices: {
     index: number;
-    message: { role: 'assistant'; content: string; refusal: null };
-    finish_reason: CompletionFinishReason;
+    message: { role: 'assistant'; content: string | null; refusal: null; tool_calls?: ToolCall[] };
+    finish_reason: ChatFinishReason;
     logprobs: ChatLogprobs | null;
   }[];
   usage: Usage;
@@ -142,8 +171,8 @@ export interface ChatCompletionChunk {
   model: string;
   choices: {
     index: number;
-    delta: { role?: 'assistant'; content?: string };
-    finish_reason: CompletionFinishReason | null;
+    delta: { role?: 'assistant'; content?: string | null; tool_calls?: ToolCallDelta[] };
+    finish_reason: ChatFinishReason | null;
     logprobs: ChatLogprobs | null;
   }[];
   /**
@@ -173,4 +202,12 @@ export interface CompletionChunk {
    * from the chunks before it: OpenAI's types for a text completion have no null usage.
    */
   usage?: Usage;
+}
+
+/** A streamed piece of a tool call: the first carries id, type and name; arguments arrive as text. */
+export interface ToolCallDelta {
+  index: number;
+  id?: string;
+  type?: 'function';
+  function: { name?: string; arguments: string };
 }

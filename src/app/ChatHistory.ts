@@ -4,9 +4,13 @@ import type { ChatMessage } from '../api/index.ts';
  * A chat pane's conversation: the exchanges sent with every request, each tied to its turn in
  * the transcript. The model's context is short (512 tokens for stories260K), so a long chat is
  * sent without its oldest exchanges once it no longer fits: `dropOldest` forgets one and marks
- * its turn as left out. (Shifting the context instead is the engine's to do, one day.)
+ * its turn as left out. From then on its requests also hold at most `kvBudget` tokens of KV
+ * (the engine evicts blocks beyond it, keeping the first as attention sink), so that a long
+ * chat keeps a bounded share of the KV pool.
  */
 export class ChatHistory {
+  /** KV tokens each request may hold, set once the chat outgrew the context; null before. */
+  kvBudget: number | null = null;
   private readonly exchanges: Exchange[] = [];
   /** Exchanges left out of the requests, oldest first. */
   private readonly gone: Exchange[] = [];

@@ -243,6 +243,7 @@ export class ChatPane {
         this.history.ask(text, turn);
         await streamChat(engine, this.history, this.system, sampling, controller.signal, sink, (n, context) => transcript.leftOut(turn, n, context));
         this.history.answer(out.textContent ?? '');
+        if (run.usage?.evicted_tokens && this.history.kvBudget !== null) transcript.evicted(turn, run.usage.evicted_tokens, this.history.kvBudget);
       }
     } catch (e) {
       if (controller.signal.aborted) {

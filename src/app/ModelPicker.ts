@@ -83,14 +83,17 @@ export class ModelPicker {
         backend: this.backend.value as Backend,
         kv: { maxBlocks: clampInt(this.blocks.value, 8, 4096, 96) },
         onProgress: (p) => this.onProgress(p),
+        // Every tab of the app shares one engine; `?shared=0` gives this tab its own.
+        shared: new URLSearchParams(location.search).get('shared') !== '0',
       });
       this.progress.value = 1;
       const secs = ((performance.now() - started) / 1000).toFixed(1);
       const { info } = engine;
       const fallback = info.fallbackReason ? ` (fell back to CPU: ${info.fallbackReason})` : '';
-      const origin = info.network.requests < 0 ? '' : info.fromCache ? ', from this browser\'s cache' : `, downloaded (${formatBytes(info.network.bytes)})`;
+      const origin = info.sharing?.attached ? `, shared with the other tabs as ${info.sharing.tab}` : info.network.requests < 0 ? '' : info.fromCache ? ', from this browser\'s cache' : `, downloaded (${formatBytes(info.network.bytes)})`;
+      const sharing = info.sharing?.reason ? ` In this tab's own worker: ${info.sharing.reason}.` : '';
       const warning = info.warning ? ` Warning: ${info.warning}` : '';
-      this.setStatus(`Loaded ${model} in ${secs} s on ${info.adapter}${fallback}${origin}.${warning}`, 'ok');
+      this.setStatus(`Loaded ${model} in ${secs} s on ${info.adapter}${fallback}${origin}.${sharing}${warning}`, 'ok');
       this.current = model;
       this.setState('ready');
       this.onLoaded(engine, model);

@@ -54,6 +54,14 @@ export class Transcript {
     note.textContent = text;
   }
 
+  /** Part of this request's KV was evicted to keep its budget. */
+  evicted(turn: HTMLElement, tokens: number, budget: number): void {
+    const text = `${plural(tokens, 'token')} of KV evicted to keep this chat within ${budget} tokens (the first block kept as attention sink).`;
+    let note = turn.querySelector<HTMLElement>('.note.evicted');
+    note ??= turn.appendChild(h('p', { class: 'note evicted' }));
+    note.textContent = text;
+  }
+
   /**
    * Marks how the turn ended, and says why when it was cut short by the token limit: right
    * after the last word, which would otherwise read as the story's own (odd) ending.

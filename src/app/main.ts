@@ -69,6 +69,7 @@ const picker = new ModelPicker((e, model) => {
   for (const p of panes) p.abort();
   engine?.dispose();
   kvMap.clear();
+  kvMap.setTab(e.info.sharing?.tab ?? null);
   engine = e;
   updateSend();
   void cache.attach(e, model).then(() => refresh());

@@ -39,12 +39,13 @@ export async function streamChat(
   for (;;) {
     try {
       const messages = history.messages(system);
-      const stream = await engine.chat.completions.create({ messages, stream: true, stream_options: { include_usage: true }, ...sampling }, { signal });
+      const kv = history.kvBudget === null ? {} : { kv_budget_tokens: history.kvBudget };
+      const stream = await engine.chat.completions.create({ messages, stream: true, stream_options: { include_usage: true }, ...kv, ...sampling }, { signal });
       if (history.dropped > before) leftOut(history.dropped, context);
       for await (const chunk of stream) {
         for (const c of chunk.choices) {
           sink.text(c.delta.content ?? '');
-          sink.finish(c.finish_reason);
+          sink.finish(c.finish_reason === 'tool_calls' ? 'stop' : c.finish_reason); // the app sends no tools
         }
         sink.usage(chunk.usage);
       }
@@ -52,6 +53,7 @@ export async function streamChat(
     } catch (e) {
       if (e instanceof ContextLengthError && !sink.started() && history.dropAbout(charsToFree(e, history.chars(system))) > 0) {
         context = e.contextLength;
+        history.kvBudget ??= chatKvBudget(e.contextLength);
         continue;
       }
       if (!signal.aborted) {
@@ -61,6 +63,11 @@ export async function streamChat(
       throw e;
     }
   }
+}
+
+/** A long chat's KV budget: half the context in whole blocks of 16, at least the engine's least (3 blocks). */
+export function chatKvBudget(context: number): number {
+  return Math.max(48, Math.floor(context / 2 / 16) * 16);
 }
 
 /**

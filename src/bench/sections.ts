@@ -7,6 +7,11 @@
 import type { AdapterDescription } from './dawn.ts';
 import type { loadStories } from './engines.ts';
 import type { Panel } from './svg.ts';
+import { weightsSection } from './weights.ts';
+import { cpuSection } from './cpu.ts';
+import { longContextSection } from './longContext.ts';
+import { rooflineSection } from './roofline.ts';
+import { grammarMaskSection } from './grammarMask.ts';
 
 export interface SectionContext {
   quick: boolean;
@@ -36,4 +41,4 @@ export interface BenchSection {
 }
 
 /** Add a section here: one import, one entry. */
-export const SECTIONS: BenchSection[] = [];
+export const SECTIONS: BenchSection[] = [weightsSection, cpuSection, longContextSection, grammarMaskSection, rooflineSection];

@@ -4,6 +4,9 @@ import { createServer, type PluginOption, type ViteDevServer } from 'vite';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+/** The headers that make a page cross-origin isolated, so that it may share memory with its workers. */
+export const CROSS_ORIGIN_ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } as const;
+
 /**
  * Serves the repository (sources through Vite, `models/` as static files) on localhost:
  * WebGPU exists only in a secure context, and http://localhost is one. `plugins` are added to
@@ -15,7 +18,8 @@ export async function startDevServer(opts: { plugins?: PluginOption[] } = {}): P
     configFile: resolve(ROOT, 'vite.config.ts'),
     plugins: opts.plugins,
     logLevel: 'error',
-    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false },
+    // Cross-origin isolation (SharedArrayBuffer): the CPU backend's WebAssembly matmuls then run on a pool of workers.
+    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, headers: CROSS_ORIGIN_ISOLATION },
   });
   await server.listen();
   const address = server.httpServer?.address();

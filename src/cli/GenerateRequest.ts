@@ -1,5 +1,8 @@
 import type { WeightsChoice } from '../quant/quantizeModel.ts';
 import type { SamplingParams } from '../sampling/SamplingParams.ts';
+import type { KvDefaults } from '../engine/kvRequest.ts';
+import type { KernelsOption } from '../gpu/kernelSet.ts';
+import type { CpuKernels } from '../cpu/cpuKernels.ts';
 
 /** What `folio generate` asks of a backend. */
 export interface GenerateRequest {
@@ -11,7 +14,15 @@ export interface GenerateRequest {
   ignoreEos?: boolean;
   /** `--weights`: a safetensors model's 2-D weights quantized on load; 'f32' (none) by default; 'auto' by the adapter's limits. */
   weights?: WeightsChoice;
+  /** `--kernels`: WebGPU's kernel set, 'auto' by the adapter (src/gpu/kernelSet.ts). */
+  kernels?: KernelsOption;
+  /** `--cpu-kernels`: the CPU backend's kernels, WebAssembly SIMD ('wasm', default) or the TypeScript reference ('js'). */
+  cpuKernels?: CpuKernels;
   sampling: { [K in keyof SamplingParams]?: SamplingParams[K] | undefined };
+  /** `--kv-budget`, `--kv-policy`, `--context-shift`: run under a KV budget (src/cli/generateUnderLimit.ts). */
+  kv?: KvDefaults;
+  /** `--json-schema` / `--grammar`: GBNF the continuation follows (src/cli/constraintOption.ts). */
+  grammar?: string | null;
 }
 
 export interface GenerateResult {
@@ -21,4 +32,6 @@ export interface GenerateResult {
   text: string;
   /** The continuation alone. */
   completion: string;
+  /** With `kv`: the most KV tokens (whole blocks) held at any step, and the tokens evicted or shifted out. */
+  kv?: { peakTokensHeld: number; evictedTokens: number };
 }

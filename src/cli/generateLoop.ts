@@ -7,7 +7,12 @@ import { Rng } from '../sampling/Rng.ts';
 import { sample } from '../sampling/sample.ts';
 import { samplingParams } from '../sampling/SamplingParams.ts';
 import { Tokenizer } from '../tokenizer/Tokenizer.ts';
+import { newConstraint } from '../grammar/Constraint.ts';
+import { parseGbnf } from '../grammar/gbnf.ts';
+import { vocabularyOf } from '../grammar/tokenBytes.ts';
+import { applyAdjustments, rowMask } from '../sampling/logitAdjustments.ts';
 import type { GenerateRequest, GenerateResult } from './GenerateRequest.ts';
+import { blocksUnderLimit, generateUnderLimit } from './generateUnderLimit.ts';
 
 export const BLOCK_SIZE = 16;
 
@@ -30,9 +35,10 @@ export async function generateWith(model: LoadedModel, makeBackend: BackendFacto
   if (promptIds.length === 0) promptIds.push(tokenizer.bosId ?? 0);
   const total = promptIds.length + req.maxTokens;
   const context = weights.config.maxPositions;
-  if (total > context) throw new ContextLengthError(promptIds.length, req.maxTokens, context);
+  if (total > context && req.kv?.overflow !== 'shift') throw new ContextLengthError(promptIds.length, req.maxTokens, context);
 
-  const backend = await makeBackend(weights, { blockSize: BLOCK_SIZE, numBlocks: blocksFor(total, BLOCK_SIZE) });
+  const numBlocks = req.kv ? blocksUnderLimit(req, weights.config, BLOCK_SIZE, promptIds.length) : blocksFor(total, BLOCK_SIZE);
+  const backend = await makeBackend(weights, { blockSize: BLOCK_SIZE, numBlocks });
   try {
     const blockTable = Array.from({ length: backend.numBlocks }, (_, i) => i);
     const rng = new Rng(params.seed ?? Date.now());
@@ -40,23 +46,36 @@ export async function generateWith(model: LoadedModel, makeBackend: BackendFacto
     // The printed text is the --json `text`: special tokens (the BOS a prompt starts with) left out.
     const stream = tokenizer.streamDecoder({ skipSpecial: true });
     for (const id of promptIds) await onText?.(stream.push(id));
+    let kv: GenerateResult['kv'];
     const generatedIds: number[] = [];
+    if (req.kv) {
+      const run = await generateUnderLimit(backend, req, promptIds, params, rng, eos, async (id) => {
+        await onText?.(stream.push(id));
+      });
+      generatedIds.push(...run.generatedIds);
+      kv = { peakTokensHeld: run.peakTokensHeld, evictedTokens: run.evictedTokens };
+    }
     let chunk = promptIds;
     let startPos = 0;
-    while (generatedIds.length < req.maxTokens) {
-      const [logits] = await backend.forward({ chunks: [{ tokens: chunk, startPos, blockTable }], logits: 'last' });
+    // --json-schema / --grammar: each row masked to the tokens the grammar allows (EOS where it may end).
+    const constraint = req.grammar ? newConstraint(parseGbnf(req.grammar), vocabularyOf(tokenizer)) : null;
+    while (!req.kv && generatedIds.length < req.maxTokens) {
+      const [raw] = await backend.forward({ chunks: [{ tokens: chunk, startPos, blockTable }], logits: 'last' });
+      const logits = constraint ? applyAdjustments(raw, null, rowMask(raw.length, constraint.mask(), [])) : raw;
       const next = sample(logits, params, rng, [...promptIds, ...generatedIds]);
-      if (eos.has(next) && !req.ignoreEos) break;
+      if (eos.has(next) && (!req.ignoreEos || constraint)) break;
+      constraint?.accept(next);
       generatedIds.push(next);
       await onText?.(stream.push(next));
       startPos += chunk.length;
       chunk = [next];
+      if (constraint?.finished) break;
     }
     // What the decoder held back (an unfinished character at the end) is printed too.
     await onText?.(stream.flush());
     const text = tokenizer.decode([...promptIds, ...generatedIds], { skipSpecial: true });
     const completion = text.slice(tokenizer.decode(promptIds, { skipSpecial: true }).length);
-    return { promptIds, generatedIds, text, completion };
+    return { promptIds, generatedIds, text, completion, ...(kv ? { kv } : {}) };
   } finally {
     backend.dispose();
   }

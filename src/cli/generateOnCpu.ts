@@ -1,15 +1,15 @@
-import { CpuBackend } from '../cpu/CpuBackend.ts';
+import { createCpuBackend } from '../cpu/cpuKernels.ts';
 import { loadAnyModel } from '../gguf/loadAnyModel.ts';
 import { openSource } from '../model/ModelSource.ts';
 import { pickWeights } from '../quant/quantizeModel.ts';
 import { generateWith } from './generateLoop.ts';
 import type { GenerateRequest, GenerateResult } from './GenerateRequest.ts';
 
-/** One sequence on the reference CPU backend, in Node: the oracle path of the CLI. */
+/** One sequence on the CPU backend in Node (WebAssembly SIMD, or with --cpu-kernels js the TypeScript oracle). */
 export async function generateOnCpu(req: GenerateRequest, onText?: (text: string) => void): Promise<GenerateResult> {
   const model = await loadAnyModel(await openSource(req.model), {
-    // 'auto' on the CPU: f32 (it computes in f32 whatever the weights are stored as).
+    // 'auto' on the CPU: f32 (pickWeights without an adapter's limits).
     weights: (config) => (req.weights === 'auto' ? pickWeights(config, null).option : (req.weights ?? 'f32')),
   });
-  return generateWith(model, (weights, opts) => new CpuBackend(weights, opts), req, onText);
+  return generateWith(model, async (weights, opts) => (await createCpuBackend(weights, opts, { kernels: req.cpuKernels })).backend, req, onText);
 }

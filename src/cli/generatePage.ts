@@ -32,8 +32,8 @@ w.folioGenerate = async (req) => {
     const result = await generateWith(
       model,
       async (weights, opts) => {
-        const gpu = await GpuBackend.create(weights, opts);
-        adapter = gpu.gpu.cpuAdapter ? 'WebGPU on a CPU adapter (SwiftShader)' : 'WebGPU';
+        const gpu = await GpuBackend.create(weights, { ...opts, kernels: req.kernels });
+        adapter = `${gpu.gpu.cpuAdapter ? 'WebGPU on a CPU adapter (SwiftShader)' : 'WebGPU'}, ${gpu.kernelsDescription}`;
         return gpu;
       },
       req,

@@ -10,14 +10,30 @@ const USAGE = `folio — an in-tab LLM runtime, from the command line
   folio generate [--model <dir|url|file.gguf>] --prompt "..." [--max-tokens N]
                  [--temperature T] [--top-p P] [--top-k K] [--seed S]
                  [--backend webgpu|cpu] [--weights f32|f16|q8_0|q4_0|q4_k|auto]
-                 [--no-bos] [--ignore-eos] [--json]
+                 [--kernels auto|gpu|fallback] [--cpu-kernels wasm|js]
+                 [--no-bos] [--ignore-eos] [--json] [--json-schema FILE | --grammar FILE]
+                 [--kv-budget N [--kv-policy paged-eviction|window]] [--context-shift]
       generate text; --json prints {prompt_ids, generated_ids, text, completion}.
+      --kv-budget holds at most N tokens of KV (plus the block being filled), evicting
+      blocks (paged-eviction: lowest ||V||/||K||; window: StreamingLLM), and shifts the
+      context at the model's limit, so --max-tokens may pass it (--json adds kv: peak, evicted);
+      --context-shift alone shifts at the limit, dropping half of the old blocks.
+      --json-schema / --grammar constrain the continuation to JSON valid under a schema,
+      or to a GBNF grammar (llama.cpp's notation); EOS only where it may end.
       --model also takes a GGUF file, URL or hf:org/name@rev/file.gguf;
       --ignore-eos generates all --max-tokens tokens (as reference runs do);
       --weights quantizes a safetensors model's 2-D weights on load, as llama.cpp's
-      quantizer would (auto: by the adapter's limits; a GGUF file keeps its own formats).
+      quantizer would (auto: by the adapter's limits; a GGUF file keeps its own formats);
+      --kernels picks WebGPU's kernel set (auto: fallback on a CPU adapter, else gpu);
+      --cpu-kernels picks the CPU backend's: WebAssembly SIMD (default) or the TypeScript reference.
       webgpu (the default) runs in headless Chromium (/usr/bin/chromium, or FOLIO_CHROMIUM);
-      cpu runs the reference forward pass in Node
+      cpu runs the CPU backend in Node
+
+  folio generate --remote <http://host:8000/v1> [--model <served name>] [--api-key K]
+                 --prompt "..." [--max-tokens N] [--temperature T] [--top-p P] [--top-k K]
+                 [--seed S] [--json]
+      the same, answered by an OpenAI-compatible server (vLLM); --model defaults to the
+      server's first model, the key to FOLIO_API_KEY; --json prints {model, text, completion, usage}
 `;
 
 /** Runs one CLI command; returns the process exit code. */

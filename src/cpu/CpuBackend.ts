@@ -1,6 +1,8 @@
 import type { ForwardBackend } from '../engine/ForwardBackend.ts';
 import { checkCopyPlan } from '../kv/checkCopyPlan.ts';
-import { type ForwardBatch, slotOf } from '../kv/batch.ts';
+import { cacheStartOf, type ForwardBatch, slotOf } from '../kv/batch.ts';
+import type { KeyShift } from '../kv/BlockTable.ts';
+import { type BlockLayout, scoreBlockData, shiftBlockData } from '../kv/eviction/hostKv.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { lmHeadName, type ModelWeights } from '../model/weights.ts';
 import { f32Weights } from './f32Weights.ts';
@@ -52,9 +54,10 @@ export class CpuBackend implements ForwardBackend {
   async forward(batch: ForwardBatch): Promise<Float32Array[]> {
     return batch.chunks.map((chunk) => {
       const rows: Float32Array[] = [];
+      const cacheStart = cacheStartOf(chunk);
       chunk.tokens.forEach((token, i) => {
         const wantLogits = batch.logits === 'all' || i === chunk.tokens.length - 1;
-        const logits = this.token(token, chunk.startPos + i, chunk.blockTable, wantLogits);
+        const logits = this.token(token, chunk.startPos + i, cacheStart + i, chunk.blockTable, wantLogits);
         if (logits) rows.push(logits);
       });
       const out = new Float32Array(rows.length * this.config.vocabSize);
@@ -63,8 +66,12 @@ export class CpuBackend implements ForwardBackend {
     });
   }
 
-  /** Runs one token through every layer, writing its K and V into its slot. */
-  private token(token: number, pos: number, table: readonly number[], wantLogits: boolean): Float32Array | null {
+  /**
+   * Runs one token at position `pos` (RoPE) through every layer, writing its K and V into cache
+   * entry `entry` of its table and attending to entries 0..entry (a table with gaps in position
+   * under eviction).
+   */
+  private token(token: number, pos: number, entry: number, table: readonly number[], wantLogits: boolean): Float32Array | null {
     const c = this.config;
     const t = this.t;
     const hd = c.headDim;
@@ -80,8 +87,8 @@ export class CpuBackend implements ForwardBackend {
     const o = new Float32Array(c.hiddenSize);
     const gate = new Float32Array(c.intermediateSize);
     const up = new Float32Array(c.intermediateSize);
-    const scores = new Float64Array(pos + 1);
-    const slot = slotOf(table, pos, this.blockSize);
+    const scores = new Float64Array(entry + 1);
+    const slot = slotOf(table, entry, this.blockSize);
     const scale = 1 / Math.sqrt(hd);
 
     for (let l = 0; l < c.numLayers; l++) {
@@ -101,7 +108,7 @@ export class CpuBackend implements ForwardBackend {
       for (let h = 0; h < c.numHeads; h++) {
         const kvh = Math.floor(h / group);
         let max = -Infinity;
-        for (let s = 0; s <= pos; s++) {
+        for (let s = 0; s <= entry; s++) {
           const ko = this.offset(slotOf(table, s, this.blockSize), kvh);
           let d = 0;
           for (let i = 0; i < hd; i++) d += q[h * hd + i] * kp[ko + i];
@@ -109,13 +116,13 @@ export class CpuBackend implements ForwardBackend {
           if (scores[s] > max) max = scores[s];
         }
         let sum = 0;
-        for (let s = 0; s <= pos; s++) {
+        for (let s = 0; s <= entry; s++) {
           scores[s] = Math.exp(scores[s] - max);
           sum += scores[s];
         }
         for (let i = 0; i < hd; i++) {
           let acc = 0;
-          for (let s = 0; s <= pos; s++) acc += scores[s] * vp[this.offset(slotOf(table, s, this.blockSize), kvh) + i];
+          for (let s = 0; s <= entry; s++) acc += scores[s] * vp[this.offset(slotOf(table, s, this.blockSize), kvh) + i];
           att[h * hd + i] = acc / sum;
         }
       }
@@ -143,6 +150,24 @@ export class CpuBackend implements ForwardBackend {
     for (const pool of [...this.kPools, ...this.vPools]) {
       for (const [src, dst] of pairs) pool.copyWithin(dst * n, src * n, (src + 1) * n);
     }
+  }
+
+  /** Context shift: each key of a block rotated by its delta (src/kv/eviction/hostKv.ts). */
+  async shiftKeys(shifts: readonly KeyShift[]): Promise<void> {
+    const ids = shifts.map((x) => x.block);
+    const data = await this.readBlocks(ids);
+    shiftBlockData(data, shifts, this.invFreq, this.layout);
+    await this.writeBlocks(ids, data);
+  }
+
+  /** PagedEviction's score of each block: the mean over layers, KV heads and tokens of ||V|| / ||K||. */
+  async scoreBlocks(ids: readonly number[]): Promise<Float32Array> {
+    return scoreBlockData(await this.readBlocks(ids), ids.length, this.layout);
+  }
+
+  private get layout(): BlockLayout {
+    const c = this.config;
+    return { layers: c.numLayers, kvHeads: c.numKvHeads, blockSize: this.blockSize, headDim: c.headDim };
   }
 
   /** Floats of one block in one pool. */

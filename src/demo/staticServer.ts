@@ -28,7 +28,8 @@ export async function serveFolder(folder: string, opts: ServeOptions = {}): Prom
     if (!file.startsWith(root)) return void res.writeHead(403).end();
     if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
     if (!existsSync(file) || !statSync(file).isFile()) return void res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-length': statSync(file).size });
+    // COOP/COEP: cross-origin isolated, so the CPU backend may run its matmuls on a pool of workers.
+    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-length': statSync(file).size, 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' });
     const { hold } = opts;
     if (hold && path.endsWith(hold.suffix) && req.method === 'GET' && !req.headers.range) {
       const body = readFileSync(file);

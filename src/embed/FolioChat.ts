@@ -25,16 +25,19 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string,
   return node;
 }
 
+/** folio.js also runs as the SharedWorker of shared engines (src/embed/sharedEngineWorker.ts), where there are no elements. */
+const ElementBase = (globalThis.HTMLElement ?? class {}) as typeof HTMLElement;
+
 /** One engine per model URL and backend, shared by every <folio-chat> on the page. */
 const engines = new Map<string, Promise<WorkerFolioEngine>>();
 
 /**
  * `<folio-chat model="./models/stories260K" mode="story|chat" max-tokens="80" temperature="0.8"
- * backend="auto|webgpu|cpu">`: a small chat box on Folio. In 'story' mode (the default) the text
+ * backend="auto|webgpu|cpu" shared>`: a small chat box on Folio; with `shared`, one engine serves every tab of the site (a SharedWorker). In 'story' mode (the default) the text
  * is a raw prompt for `completions`; in 'chat' mode a conversation for `chat.completions`.
  * The element sets `data-state` to loading, ready, generating or error.
  */
-export class FolioChat extends HTMLElement {
+export class FolioChat extends ElementBase {
   static create: Create | null = null;
   static readonly observedAttributes = ['mode'];
   private log!: HTMLElement;
@@ -71,7 +74,7 @@ export class FolioChat extends HTMLElement {
     void this.engine().then(
       (engine) => {
         this.dataset.state = 'ready';
-        this.status.textContent = `Ready: ${this.model} on ${engine.info.adapter}`;
+        this.status.textContent = `Ready: ${this.model} on ${engine.info.adapter}${engine.info.sharing?.tab ? `, shared as ${engine.info.sharing.tab}` : ''}`;
         this.send.disabled = false;
       },
       (e: Error) => {
@@ -98,13 +101,14 @@ export class FolioChat extends HTMLElement {
   engine(): Promise<WorkerFolioEngine> {
     const backend = (this.getAttribute('backend') ?? 'auto') as CreateEngineOptions['backend'];
     const model = new URL(this.model, document.baseURI).href;
-    const key = `${backend} ${model}`;
+    const shared = this.hasAttribute('shared');
+    const key = `${backend} ${model}${shared ? ' shared' : ''}`;
     let engine = engines.get(key);
     if (!engine) {
       if (!FolioChat.create) throw new Error('Folio is not initialised');
       this.dataset.state = 'loading';
       this.status.textContent = `Loading ${this.model}…`;
-      engine = FolioChat.create({ model, backend });
+      engine = FolioChat.create({ model, backend, shared });
       engines.set(key, engine);
       engine.catch(() => engines.delete(key));
     }

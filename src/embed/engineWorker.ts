@@ -6,21 +6,24 @@ interface TrustedTypePolicyLike {
 }
 type TrustedTypesLike = { createPolicy(name: string, rules: { createScriptURL(url: string): string }): TrustedTypePolicyLike };
 
-/** The Trusted Types policy that vouches for the one URL Folio makes: its own worker's blob. */
+/** The Trusted Types policy that vouches for the URLs Folio starts workers from: its own worker's blob, and folio.js itself (a shared engine's SharedWorker). */
 export const TRUSTED_TYPES_POLICY = 'folio';
 let policy: TrustedTypePolicyLike | null | undefined;
 
+/** folio.js's own URL, read while it runs from its <script> tag (null when loaded otherwise). */
+export const OWN_SCRIPT: string | null = (globalThis.document?.currentScript as HTMLScriptElement | null)?.src || null;
+
 /**
- * A blob: URL as a TrustedScriptURL where the page requires Trusted Types (a plain string
- * is refused there), through a policy named 'folio' that passes only blob: URLs of this page.
+ * A blob: URL (or folio.js's own) as a TrustedScriptURL where the page requires Trusted Types
+ * (a plain string is refused there), through a policy named 'folio' that passes nothing else.
  */
-function trusted(url: string): string {
+export function trusted(url: string): string {
   const tt = (globalThis as { trustedTypes?: TrustedTypesLike }).trustedTypes;
   if (policy === undefined) {
     try {
       policy = tt ? tt.createPolicy(TRUSTED_TYPES_POLICY, {
         createScriptURL: (u) => {
-          if (!u.startsWith(`blob:${location.origin}/`)) throw new TypeError(`folio: refusing to trust ${u}`);
+          if (!u.startsWith(`blob:${location.origin}/`) && u !== OWN_SCRIPT) throw new TypeError(`folio: refusing to trust ${u}`);
           return u;
         },
       }) : null;

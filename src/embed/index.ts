@@ -7,14 +7,17 @@
 import { createEngine as createWorkerEngine, type CreateEngineOptions, type WorkerFolioEngine } from '../api/index.ts';
 import { createEngineWorker } from './engineWorker.ts';
 import { defineFolioChat } from './FolioChat.ts';
+import { createSharedEngineWorker, hostSharedEngine, inSharedWorker } from './sharedEngineWorker.ts';
 
 export * from '../errors.ts';
 export { FolioChat } from './FolioChat.ts';
 
-/** Like the module API's createEngine, with the inlined worker unless `worker` is given. */
+/** Like the module API's createEngine, with the inlined worker unless `worker` is given; `shared` runs folio.js itself as the SharedWorker. */
 export async function createEngine(opts: CreateEngineOptions): Promise<WorkerFolioEngine> {
+  const shared = opts.shared === true ? {} : opts.shared;
   // A factory, not a worker: reload() starts a fresh worker for each model.
-  return createWorkerEngine({ ...opts, worker: opts.worker ?? createEngineWorker });
+  return createWorkerEngine({ ...opts, worker: opts.worker ?? createEngineWorker, shared: shared && { ...shared, worker: shared.worker ?? createSharedEngineWorker } });
 }
 
-defineFolioChat(createEngine);
+if (inSharedWorker()) hostSharedEngine();
+else defineFolioChat(createEngine);

@@ -8,6 +8,8 @@ import type { Tokenizer } from '../tokenizer/Tokenizer.ts';
 import type { BlockCell, EngineStats, EventSink } from './events.ts';
 import type { ForwardBackend } from './ForwardBackend.ts';
 import { parseRequest } from './GenerationRequest.ts';
+import { applyKvMoves, scoreFilledBlocks } from './kvMoves.ts';
+import { type KvDefaults, kvForRequest } from './kvRequest.ts';
 import { DeviceRecovery } from './DeviceRecovery.ts';
 import { EngineMeter } from './EngineMeter.ts';
 import { PrefixPersistence } from './PrefixPersistence.ts';
@@ -26,6 +28,8 @@ export interface EngineOptions {
   weights?: EngineStats['weights'];
   /** Free blocks admission keeps for the running sequences' growth (the scheduler's default when absent). */
   reserve?: AdmissionReserve;
+  /** Every request's KV budget, eviction policy and context overflow unless it sets its own. */
+  kv?: KvDefaults;
   adapter?: string;
   /** Where full prefix blocks persist (IndexedDB); none: prefix KV lives on the device only. */
   prefixStore?: KvBlockStore;
@@ -126,15 +130,13 @@ export class Engine {
   async generate(raw: unknown, sink: EventSink): Promise<string> {
     const params = parseRequest(raw, { vocabSize: this.backend.config.vocabSize });
     const prompt = this.encode('messages' in params.prompt ? params.prompt.messages : params.prompt.text, true, 'messages' in params.prompt ? undefined : params.prompt.addBos);
-    const context = this.backend.config.maxPositions;
-    const maxTokens = params.maxTokens ?? context - prompt.length;
-    if (prompt.length + maxTokens > context || maxTokens < 1) throw new ContextLengthError(prompt.length, params.maxTokens ?? 0, context);
+    const { kv, maxTokens } = kvForRequest(params.kv, this.opts.kv ?? {}, this.backend, prompt.length, params.maxTokens);
     await this.recovery.ready();
     await this.persistence?.restore(prompt, false);
     // A device lost meanwhile: wait for its successor, then add with no await in between.
     while (this.recovery.pending) await this.recovery.pending;
     this.recovery.check();
-    return this.start(params, prompt, maxTokens, sink);
+    return this.start(params, prompt, maxTokens, sink, kv);
   }
 
   /**
@@ -147,10 +149,10 @@ export class Engine {
     return ids;
   }
 
-  private start(params: ReturnType<typeof parseRequest>, prompt: number[], maxTokens: number, sink: EventSink): string {
+  private start(params: ReturnType<typeof parseRequest>, prompt: number[], maxTokens: number, sink: EventSink, kv?: ReturnType<typeof kvForRequest>['kv']): string {
     const id = `req-${this.nextId++}`;
     const request = new Request(id, params, sink);
-    const seq = this.scheduler.add({ id: `${id}/0`, requestId: id, prompt, maxTokens, params: request });
+    const seq = this.scheduler.add({ id: `${id}/0`, requestId: id, prompt, maxTokens, params: request, kv });
     request.sequences.push(seq);
     request.choices.push(newChoice(this.tokenizer, request, 0, seq.id, prompt));
     this.requests.set(id, request);
@@ -248,8 +250,9 @@ export class Engine {
     const t0 = performance.now();
     const scheduleMs = onStep ? t0 - start : 0;
     try {
-      if (plan.copies.length > 0) await this.backend.copyBlocks(plan.copies);
+      await applyKvMoves(this.backend, plan);
       out = await runForward(this.backend, plan, (seqId) => this.liveRequest(seqId));
+      await scoreFilledBlocks(this.backend, this.scheduler);
     } catch (e) {
       const error = typedError(e);
       if (this.recovery.handles(error)) {
@@ -327,6 +330,7 @@ export class Engine {
       state: b.state,
       owners: [...new Set(b.owners.map((o) => o.split('/')[0]))],
       persisted: b.persisted ?? false,
+      ...(b.sink || b.evicted ? { sink: b.sink, evicted: b.evicted } : {}),
     }));
   }
 }

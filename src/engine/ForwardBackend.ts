@@ -1,5 +1,7 @@
 import type { ForwardBatch } from '../kv/batch.ts';
+import type { KeyShift } from '../kv/BlockTable.ts';
 import type { ModelConfig } from '../model/config.ts';
+import type { LogitAdjustments, TokenMask } from '../sampling/logitAdjustments.ts';
 
 /**
  * The id forwardGreedy and forwardSample return for a chunk whose logits hold NaN or Inf, so
@@ -16,6 +18,10 @@ export interface DeviceSampleRow {
   /** 1 keeps the whole distribution. */
   topP: number;
   u: number;
+  /** Penalties and biases applied before the draw (wgsl/logit_adjust.wgsl); absent: none. */
+  adjustments?: LogitAdjustments | null;
+  /** The tokens the draw may pick (grammar, bans); absent: all. Never all-zero. */
+  mask?: TokenMask | null;
 }
 
 /**
@@ -42,8 +48,8 @@ export interface ForwardBackend {
    * Optional sampled step: one token per chunk drawn on the device from its last logits with
    * that chunk's row (src/sampling/sample.ts sampleWithU's definition; temperature 0 is the
    * argmax), so that a step reads back one id per chunk; NON_FINITE_ID for a chunk whose
-   * logits are not all finite. No repetition penalty, no logprobs: steps that need those read
-   * logits.
+   * logits are not all finite. Penalties, biases and masks are applied on the device (the row's
+   * adjustments and mask); no repetition penalty, no logprobs: steps that need those read logits.
    */
   forwardSample?(batch: ForwardBatch, rows: readonly DeviceSampleRow[]): Promise<number[]>;
   /**
@@ -56,6 +62,16 @@ export interface ForwardBackend {
    * head dim] f32. The copy reflects every step submitted before the call.
    */
   readBlocks?(ids: readonly number[]): Promise<Float32Array>;
+  /**
+   * Context shift: rotates every key of each block (all layers) by its delta in positions, as
+   * RoPE at the new position would have; values untouched. Blocks appear at most once.
+   */
+  shiftKeys?(shifts: readonly KeyShift[]): Promise<void>;
+  /**
+   * PagedEviction's block scores: per block, the mean over layers, KV heads and its tokens of
+   * ||V|| / ||K|| (a key's norm is RoPE-invariant). Reflects every step submitted before.
+   */
+  scoreBlocks?(ids: readonly number[]): Promise<Float32Array>;
   /** Writes whole blocks in readBlocks' layout (restoring persisted prefix KV). */
   writeBlocks?(ids: readonly number[], data: Float32Array): Promise<void>;
   dispose(): void;

@@ -2,9 +2,13 @@ import { chatMessages } from '../api/chatMessages.ts';
 import type { ChatMessage, SamplingRequest } from '../api/openai.ts';
 import { isBool, isInt, isNum, isRecord, isSafeInt, isString, optional, required } from '../api/paramChecks.ts';
 import { InvalidParamsError } from '../errors.ts';
+import type { Grammar } from '../grammar/Grammar.ts';
+import { outputGrammar } from '../api/responseFormat.ts';
+import { toolRequest, withToolPrompt } from '../api/tools.ts';
 import { type LogitBias, parseLogitBias } from '../sampling/logitBias.ts';
 import { type Penalties, penalties } from '../sampling/penalties.ts';
 import { samplingParams, type SamplingParams } from '../sampling/SamplingParams.ts';
+import { KV_PARAMS, type KvRequest, parseKvRequest } from './kvRequest.ts';
 
 /** A request as the engine runs it: validated, defaults filled in, not yet tokenized. */
 export interface GenerationRequest {
@@ -22,6 +26,10 @@ export interface GenerationRequest {
   stop: string[];
   /** null: no logprobs; k >= 0: the chosen token's logprob and the k best alternatives. */
   topLogprobs: number | null;
+  /** The grammar each choice's output follows (response_format, grammar, a forced tool call); null: free. */
+  grammar: Grammar | null;
+  /** KV budget, eviction policy, context overflow (src/engine/kvRequest.ts). */
+  kv: KvRequest;
 }
 
 /** What the loaded model bounds: without it, token ids in `logit_bias` are not range-checked. */
@@ -33,7 +41,8 @@ export interface RequestLimits {
 const KNOWN = new Set([
   'messages', 'prompt', 'model', 'n', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'top_k',
   'repetition_penalty', 'frequency_penalty', 'presence_penalty', 'logit_bias', 'seed', 'stop', 'logprobs',
-  'top_logprobs', 'stream', 'stream_options', 'add_bos', 'user',
+  'top_logprobs', 'stream', 'stream_options', 'add_bos', 'user', ...KV_PARAMS,
+  'response_format', 'grammar', 'tools', 'tool_choice',
 ]);
 
 /** max_tokens, or its newer name max_completion_tokens; both only when they agree. */
@@ -115,8 +124,11 @@ export function parseRequest(raw: unknown, limits: RequestLimits = {}): Generati
   const penalty = penalties(optional(p, 'frequency_penalty', isNum, 'a number'), optional(p, 'presence_penalty', isNum, 'a number'));
   const logitBias = parseLogitBias(p.logit_bias, limits.vocabSize);
   // A null prompt is refused by name, not read as "no prompt".
+  const tools = hasMessages ? toolRequest(p) : null;
+  if (!hasMessages && (p.tools !== undefined || p.tool_choice !== undefined)) throw new InvalidParamsError('tools', 'is a chat parameter');
+  const grammar = outputGrammar(p, tools);
   const prompt = hasMessages
-    ? { messages: chatMessages(p.messages) }
+    ? { messages: tools ? withToolPrompt(chatMessages(p.messages), tools) : chatMessages(p.messages) }
     : { text: required(p, 'prompt', isString, 'a string'), addBos: optional(p, 'add_bos', isBool, 'a boolean') };
-  return { prompt, n, maxTokens, sampling, penalties: penalty, logitBias, stop, topLogprobs };
+  return { prompt, n, maxTokens, sampling, penalties: penalty, logitBias, stop, topLogprobs, kv: parseKvRequest(p), grammar };
 }

@@ -1,6 +1,7 @@
 import type { TokenLogprob, Usage } from '../api/openai.ts';
 import type { Sequence } from '../scheduler/Sequence.ts';
 import { requestUsage } from '../scheduler/Sequence.ts';
+import type { Constraint } from '../grammar/Constraint.ts';
 import type { Rng } from '../sampling/Rng.ts';
 import type { StreamDecoder } from '../tokenizer/StreamDecoder.ts';
 import type { EngineEvent, EventSink } from './events.ts';
@@ -15,6 +16,8 @@ export interface Choice {
   stop: StopFilter;
   rng: Rng;
   done: boolean;
+  /** The grammar state of a constrained request's choice (src/grammar/Constraint.ts); null when free. */
+  constraint: Constraint | null;
 }
 
 /**
@@ -61,12 +64,15 @@ export class Request {
 
   usage(): Usage {
     const u = requestUsage(this.sequences);
-    return {
+    const usage: Usage = {
       prompt_tokens: u.promptTokens,
       completion_tokens: u.completionTokens,
       total_tokens: u.promptTokens + u.completionTokens,
       prompt_tokens_details: { cached_tokens: u.cachedPromptTokens },
     };
+    const kv = this.sequences[0]?.kv;
+    if (kv && (kv.budgetBlocks !== null || kv.overflow === 'shift')) usage.evicted_tokens = u.evictedTokens;
+    return usage;
   }
 
   /**

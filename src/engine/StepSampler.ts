@@ -1,7 +1,8 @@
 import type { TokenLogprob } from '../api/openai.ts';
 import { ComputeError } from '../errors.ts';
-import { applyLogitBias } from '../sampling/logitBias.ts';
-import { applyPenalties } from '../sampling/penalties.ts';
+import { newConstraint } from '../grammar/Constraint.ts';
+import { vocabularyOf } from '../grammar/tokenBytes.ts';
+import { applyAdjustments, logitAdjustments, rowMask } from '../sampling/logitAdjustments.ts';
 import { Rng } from '../sampling/Rng.ts';
 import { firstNonFinite, logSoftmax, sample, topLogprobs } from '../sampling/sample.ts';
 import type { Scheduler } from '../scheduler/Scheduler.ts';
@@ -36,6 +37,7 @@ export function newChoice(tokenizer: Tokenizer, request: Request, index: number,
     stop: new StopFilter(request.params.stop),
     rng: new Rng(seed === null ? (Math.random() * 2 ** 32) >>> 0 : seed, seed === null ? 0 : index * 0x9e3779b9),
     done: false,
+    constraint: request.params.grammar ? newConstraint(request.params.grammar, vocabularyOf(tokenizer)) : null,
   };
 }
 
@@ -93,9 +95,14 @@ export class StepSampler {
   private sampleOne(seq: Sequence<Request>, request: Request, logits: Float32Array | null, argmax?: number): number | null {
     const choice = request.choiceOf(seq.id)!;
     const p = request.params;
-    // OpenAI's penalties count this choice's own output; a bias of -100 is -Infinity, so these
-    // apply after the non-finite check, to the row that is sampled (logprobs stay the model's).
-    const row = logits && applyLogitBias(applyPenalties(logits, seq.outputTokens, p.penalties), p.logitBias);
+    // OpenAI's penalties count this choice's own output, bans and the grammar mask the row: all
+    // after the non-finite check, to the row that is sampled (logprobs stay the model's). The
+    // device applied the same (wgsl/logit_adjust.wgsl) when it drew `argmax`.
+    let row: Float32Array | null = null;
+    if (logits) {
+      const adj = logitAdjustments(seq.outputTokens, p.penalties, p.logitBias);
+      row = applyAdjustments(logits, adj, rowMask(logits.length, choice.constraint?.mask() ?? null, adj?.banned ?? []));
+    }
     const token = row ? sample(row, p.sampling, choice.rng, seq.tokens) : argmax!;
     this.host.meter.generatedTokens++;
     if (this.host.tokenizer.eosIds.includes(token)) {
@@ -103,8 +110,10 @@ export class StepSampler {
       this.host.scheduler.finish(seq.id, 'stop');
       return null;
     }
+    choice.constraint?.accept(token);
     const logprobs = p.topLogprobs === null || !logits ? null : [this.logprobOf(logits, token, p.topLogprobs)];
-    const stopped = request.emitText(choice, choice.decoder.push(token), logprobs);
+    // A grammar that is complete and takes nothing more ends the choice as EOS would.
+    const stopped = request.emitText(choice, choice.decoder.push(token), logprobs) || choice.constraint?.finished === true;
     const last = seq.numOutput + 1 >= seq.maxTokens;
     if (stopped || last) {
       request.finishChoice(choice, stopped ? 'stop' : 'length');

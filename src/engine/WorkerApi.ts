@@ -5,6 +5,9 @@ import type { CachedModel } from '../storage/cacheAdmin.ts';
 import type { PinResult } from './Engine.ts';
 import type { BlockCell, EngineStats, WireSink } from './events.ts';
 import type { KvOptions } from './loadEngine.ts';
+import type { KernelsOption } from '../gpu/kernelSet.ts';
+import type { CpuOptions } from '../cpu/cpuKernels.ts';
+import type { SharingInfo } from '../shared/sharingTypes.ts';
 
 export type BackendChoice = 'webgpu' | 'cpu' | 'auto';
 
@@ -61,10 +64,15 @@ export interface WorkerLoadOptions {
    * 'q4_k', or 'auto' (by the adapter's limits; LoadedInfo.weights says what it picked).
    */
   weights?: WeightsChoice;
+  /** WebGPU's kernel set: 'auto' (default), 'gpu' or 'fallback' (src/gpu/kernelSet.ts). */
+  kernels?: KernelsOption;
+  /** The CPU backend's kernels (src/cpu/cpuKernels.ts). */
+  cpu?: CpuOptions;
 }
 
 export interface LoadedInfo {
   backend: 'webgpu' | 'cpu';
+  /** The adapter, and on WebGPU which kernel set runs and why ("WebGPU, gpu kernels (auto: a GPU adapter)"). */
   adapter: string;
   /** Why 'auto' fell back to the CPU, if it did. */
   fallbackReason: string | null;
@@ -76,6 +84,8 @@ export interface LoadedInfo {
   network: { requests: number; bytes: number };
   /** What a safetensors model's weights were loaded as, and why ('auto'); null for a GGUF file (its own formats). */
   weights?: { option: string; reason: string } | null;
+  /** With createEngine's `shared`: whether this tab shares a SharedWorker's engine, and if not why (src/shared/). */
+  sharing?: SharingInfo;
 }
 
 /** The engine worker's surface, as Comlink exposes it. */

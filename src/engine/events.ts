@@ -54,6 +54,10 @@ export interface BlockCell {
   /** Request ids holding the block. */
   owners: string[];
   persisted: boolean;
+  /** Kept as an attention sink by a request that evicted or shifted its KV. */
+  sink?: boolean;
+  /** Free, evicted by a request's KV budget or context shift, not reused yet. */
+  evicted?: boolean;
 }
 
 /** What the OpenAI-style surface needs from an engine, in-process or behind Comlink. */

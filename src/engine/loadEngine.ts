@@ -1,4 +1,4 @@
-import { CpuBackend } from '../cpu/CpuBackend.ts';
+import { createCpuBackend, type CpuOptions } from '../cpu/cpuKernels.ts';
 import { DeviceLostError, TokenizerError } from '../errors.ts';
 import { type KvSizeOptions, planKvCache } from '../kv/KvPlan.ts';
 import { loadAnyModel } from '../gguf/loadAnyModel.ts';
@@ -9,8 +9,10 @@ import type { ModelSource } from '../model/ModelSource.ts';
 import { weightSummary } from '../model/weightSummary.ts';
 import type { ModelWeights } from '../model/weights.ts';
 import type { AdmissionReserve } from '../scheduler/reserve.ts';
+import { type KvDefaults, kvDefaultsOf } from './kvRequest.ts';
 import { Tokenizer } from '../tokenizer/Tokenizer.ts';
 import type { KvBlockStore } from '../storage/KvBlockStore.ts';
+import type { KernelsOption } from '../gpu/kernelSet.ts';
 import { Engine } from './Engine.ts';
 import type { ForwardBackend } from './ForwardBackend.ts';
 
@@ -18,7 +20,7 @@ import type { ForwardBackend } from './ForwardBackend.ts';
  * The paged KV cache as createEngine takes it: its size, and the reserve of free blocks that
  * admission keeps for running sequences (`{ lookaheadSteps: 0, poolFraction: 0 }`: none).
  */
-export type KvOptions = KvSizeOptions & { reserve?: AdmissionReserve };
+export type KvOptions = KvSizeOptions & { reserve?: AdmissionReserve } & KvDefaults;
 
 export interface LoadEngineOptions {
   source: ModelSource;
@@ -40,6 +42,10 @@ export interface LoadEngineOptions {
   weights?: WeightsChoice;
   /** Told what a safetensors model was loaded as, and why when 'auto' picked it. */
   onWeights?: (picked: { option: WeightsOption; reason: string }) => void;
+  /** WebGPU's kernel set: 'auto' (default) picks by the adapter (src/gpu/kernelSet.ts). */
+  kernels?: KernelsOption;
+  /** The CPU backend's kernels (src/cpu/cpuKernels.ts): WebAssembly SIMD by default, or 'js'. */
+  cpu?: CpuOptions;
 }
 
 /** Loads a model and builds an engine on the chosen backend. */
@@ -65,20 +71,21 @@ export async function loadEngine(opts: LoadEngineOptions): Promise<Engine> {
   let rebuildBackend: (() => Promise<ForwardBackend>) | undefined;
   if (opts.backend === 'webgpu') {
     const { GpuBackend } = await import('../gpu/GpuBackend.ts');
-    const gpuOpts = { blockSize, numBlocks: opts.kv?.maxBlocks, memoryBudgetBytes: opts.kv?.memoryBudgetBytes, gpu: opts.gpu };
+    const gpuOpts = { blockSize, numBlocks: opts.kv?.maxBlocks, memoryBudgetBytes: opts.kv?.memoryBudgetBytes, gpu: opts.gpu, kernels: opts.kernels };
     const gpu = await GpuBackend.create(weights, gpuOpts);
-    adapter = gpu.gpu.cpuAdapter ? 'WebGPU on a CPU adapter (SwiftShader)' : 'WebGPU';
+    adapter = `${gpu.gpu.cpuAdapter ? 'WebGPU on a CPU adapter (SwiftShader)' : 'WebGPU'}, ${gpu.kernelsDescription}`;
     backend = gpu;
     deviceBytes = gpu.weightBytes;
     rebuildBackend = gpuRebuilder(opts.source, picked, weights.fingerprint, (w) => GpuBackend.create(w, gpuOpts));
   } else {
-    backend = new CpuBackend(weights, { blockSize, numBlocks });
+    ({ backend, description: adapter } = await createCpuBackend(weights, { blockSize, numBlocks }, opts.cpu));
   }
   return new Engine(backend, tokenizer, {
     modelName: opts.source.describe(),
     fingerprint: weights.fingerprint,
     maxBatchTokens: opts.maxBatchTokens,
     reserve: opts.kv?.reserve,
+    kv: kvDefaultsOf(opts.kv, blockSize),
     weights: { formats: summary.formats, deviceBytes },
     adapter,
     prefixStore: opts.prefixStore,

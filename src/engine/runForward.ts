@@ -1,5 +1,7 @@
 import { forwardBatchOf, type StepPlan } from '../scheduler/StepPlan.ts';
 import type { DeviceSampleRow, ForwardBackend } from './ForwardBackend.ts';
+import { GrammarDeadEndError } from '../errors.ts';
+import { logitAdjustments, rowMask, type TokenMask } from '../sampling/logitAdjustments.ts';
 import { hasPenalties } from '../sampling/penalties.ts';
 import type { Request } from './Request.ts';
 
@@ -17,21 +19,21 @@ export async function runForward(backend: ForwardBackend, plan: StepPlan, reques
   const sampled = plan.chunks.filter((c) => c.sample).map((c) => ({ seqId: c.seqId, request: requestOf(c.seqId) }));
   const greedy = sampled.every(({ request }) => !request || isGreedy(request));
   if (greedy && backend.forwardGreedy) return { ids: await backend.forwardGreedy(batch) };
-  const rows = backend.forwardSample ? deviceSampleRows(plan, requestOf) : null;
+  const rows = backend.forwardSample ? deviceSampleRows(plan, requestOf, backend.config.vocabSize) : null;
   if (rows) return { ids: await backend.forwardSample!(batch, rows) };
   return { rows: await backend.forward(batch) };
 }
 
-/** Penalties and biases change the logits on the host (src/sampling/penalties.ts, logitBias.ts). */
-function adjustsLogits(request: Request): boolean {
-  const p = request.params;
-  return p.sampling.repetitionPenalty !== 1 || hasPenalties(p.penalties) || p.logitBias !== null;
+/** The repetition penalty changes the logits on the host only (src/sampling/sample.ts). */
+function needsLogits(request: Request): boolean {
+  return request.params.sampling.repetitionPenalty !== 1;
 }
 
-/** Greedy without penalties or logprobs: the device's argmax is all the step needs. */
+/** Greedy without penalties, biases, grammar or logprobs: the device's argmax is all the step needs. */
 function isGreedy(request: Request): boolean {
   const p = request.params;
-  return p.sampling.temperature === 0 && !adjustsLogits(request) && p.topLogprobs === null;
+  const adjusted = hasPenalties(p.penalties) || p.logitBias !== null || p.grammar !== null;
+  return p.sampling.temperature === 0 && !needsLogits(request) && !adjusted && p.topLogprobs === null;
 }
 
 /**
@@ -39,19 +41,31 @@ function isGreedy(request: Request): boolean {
  * Draws each sampled choice's u from its Rng here: the one draw `sample` would make on the
  * host, so seeded output is the same either way.
  */
-function deviceSampleRows(plan: StepPlan, requestOf: (seqId: string) => Request | undefined): DeviceSampleRow[] | null {
+function deviceSampleRows(plan: StepPlan, requestOf: (seqId: string) => Request | undefined, vocab: number): DeviceSampleRow[] | null {
   const rows: DeviceSampleRow[] = plan.chunks.map(() => ({ temperature: 0, topK: 0, topP: 1, u: 0 }));
   const draws: Array<() => void> = [];
   for (const [i, chunk] of plan.chunks.entries()) {
     const request = chunk.sample ? requestOf(chunk.seqId) : undefined;
     if (!request) continue;
     const p = request.params;
-    if (adjustsLogits(request) || p.topLogprobs !== null || (!request.forked && p.n > 1)) return null;
+    if (needsLogits(request) || p.topLogprobs !== null || (!request.forked && p.n > 1)) return null;
     const s = p.sampling;
+    // Penalties, bans and the grammar's mask go with the row (wgsl/logit_adjust.wgsl). A grammar
+    // at a dead end sends the step to the host, where the error ends that request alone.
+    const seq = request.sequences.find((q) => q.id === chunk.seqId);
+    const adjustments = logitAdjustments(seq?.outputTokens ?? [], p.penalties, p.logitBias);
+    let grammar: TokenMask | null = null;
+    try {
+      grammar = request.choiceOf(chunk.seqId)?.constraint?.mask() ?? null;
+    } catch (e) {
+      if (e instanceof GrammarDeadEndError) return null;
+      throw e;
+    }
+    const mask = rowMask(vocab, grammar, adjustments?.banned ?? []);
     // Drawn only once the whole step is known to go to the device: a step that falls back to
     // logits must leave every Rng untouched.
     draws.push(() => {
-      rows[i] = { temperature: s.temperature, topK: s.topK, topP: s.topP, u: s.temperature === 0 ? 0 : request.choiceOf(chunk.seqId)!.rng.next() };
+      rows[i] = { temperature: s.temperature, topK: s.topK, topP: s.topP, u: s.temperature === 0 ? 0 : request.choiceOf(chunk.seqId)!.rng.next(), adjustments, mask };
     });
   }
   for (const draw of draws) draw();

@@ -27,7 +27,7 @@
  * no shader-f16. Each layer's K and V pools are one buffer each; a pool
  * larger than one storage binding is refused (explicit block count) or capped (budget).
  */
-import { ConfigError } from '../errors.ts';
+import { ConfigError, InvalidParamsError } from '../errors.ts';
 import type { DeviceSampleRow, ForwardBackend } from '../engine/ForwardBackend.ts';
 import type { ForwardBatch } from '../kv/batch.ts';
 import type { ModelConfig } from '../model/config.ts';
@@ -40,12 +40,16 @@ import { readBlocksFromGpu, writeBlocksToGpu } from './blockIo.ts';
 import { GpuDevice } from './device.ts';
 import { scoped } from './errorScopes.ts';
 import { encodeForward, type ForwardTail } from './forwardPass.ts';
-import { GpuWeights } from './gpuWeights.ts';
-import { chooseKernelSet, type KernelSet, type KernelsOption } from './kernelSet.ts';
+import { bindingLimit, GpuWeights } from './gpuWeights.ts';
+import { chooseKernelSet, describeKernelSet, type KernelSet, type KernelsOption } from './kernelSet.ts';
+import { FlashAttention } from './attention.ts';
 import { createKernels, kernelShape, type KernelShape, type Kernels } from './kernels.ts';
 import { LinearKernels } from './linearSteps.ts';
+import { LogitAdjuster, packAdjustWork } from './logitAdjust.ts';
 import { planKvCache } from '../kv/KvPlan.ts';
 import { KvPools } from './kvPools.ts';
+import { KvMaintenance } from './kvMaintenance.ts';
+import type { KeyShift } from '../kv/BlockTable.ts';
 import { StepBuffers, type StepCapacity } from './stepBuffers.ts';
 import { packStep, type StepInputs } from './stepInputs.ts';
 
@@ -59,6 +63,16 @@ export interface GpuBackendOptions {
   gpu?: GPU;
   /** 'auto' (default): 'fallback' on CPU adapters, else 'gpu' (src/gpu/kernelSet.ts). */
   kernels?: KernelsOption;
+  /**
+   * The 'gpu' set's shared-prefix attention: blocks that several decoding sequences share are
+   * read once per step for all of them (default true; the 'fallback' set has none and refuses true).
+   */
+  sharedPrefix?: boolean;
+  /**
+   * Plan the weights and KV pools as if the adapter offered at most these sizes (tests and the bench
+   * force splitting with them, or act like WebGPU's defaults, 128 MiB / 256 MiB); never raises them.
+   */
+  clampLimits?: { maxStorageBufferBindingSize?: number; maxBufferSize?: number };
 }
 
 /** The matmul and attention kernels walk rows in vec4 steps. */
@@ -81,14 +95,22 @@ export class GpuBackend implements ForwardBackend {
   /** The device, for callers that watch limits or losses. */
   readonly gpu: GpuDevice;
   readonly kernelSet: KernelSet;
+  /** Which set runs and why ("gpu kernels (auto: a GPU adapter)"), for `info`. */
+  readonly kernelsDescription: string;
   private readonly shape: KernelShape;
   private readonly kernels: Kernels;
   private readonly linear: LinearKernels;
   private readonly weights: GpuWeights;
   private readonly pools: KvPools;
+  /** Context shift and PagedEviction scores (src/gpu/kvMaintenance.ts). */
+  private readonly maintenance: KvMaintenance;
+  /** The 'gpu' set's attention (null: the fallback kernels); `flash.last` is the step's plan. */
+  readonly flash: FlashAttention | null;
   private readonly uniforms: StepUniforms;
   private readonly invFreq: Float64Array;
   private buffers: StepBuffers | null = null;
+  /** Penalties, biases and masks on the device; built by the first step that has any. */
+  private adjuster: LogitAdjuster | null = null;
   private groups: ForwardGroups | null = null;
   /** Steps run one at a time: they share the step buffers and read-back buffers. */
   private tail: Promise<unknown> = Promise.resolve();
@@ -98,24 +120,35 @@ export class GpuBackend implements ForwardBackend {
     this.gpu = gpu;
     this.config = c;
     this.kernelSet = chooseKernelSet(opts.kernels ?? 'auto', gpu.cpuAdapter);
+    this.kernelsDescription = describeKernelSet(opts.kernels ?? 'auto', gpu.cpuAdapter);
     const fallback = this.kernelSet === 'fallback';
+    if (fallback && opts.sharedPrefix === true) throw new InvalidParamsError('sharedPrefix', 'needs the gpu kernel set (kernels: "gpu")');
     const sizes = { blockSize: opts.blockSize, maxBlocks: opts.numBlocks, memoryBudgetBytes: opts.memoryBudgetBytes };
-    const plan = planKvCache(c, sizes, Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize));
+    const binding = bindingLimit(gpu.limits, opts.clampLimits);
+    // Weights first: a model too large for the adapter is named as such before the KV cache is planned.
+    this.weights = new GpuWeights(gpu, weights, binding);
+    const plan = planKvCache(c, sizes, binding.bytes);
     this.blockSize = opts.blockSize;
     this.numBlocks = plan.numBlocks;
     this.shape = kernelShape(c, opts.blockSize, fallback ? 1 : 64);
     this.invFreq = ropeInvFreq(c);
-    this.weights = new GpuWeights(gpu, weights);
     const embed = this.weights.embed;
-    this.kernels = createKernels(gpu.device, this.shape, embed.kind === 'packed' ? embed.format : null);
-    this.linear = new LinearKernels(gpu.device, gpu.limits.maxComputeWorkgroupsPerDimension, fallback);
+    this.kernels = createKernels(gpu.device, this.shape, embed.kind === 'packed' ? embed.format : null, this.kernelSet);
+    this.linear = new LinearKernels(gpu.device, gpu.limits.maxComputeWorkgroupsPerDimension, this.kernelSet);
     this.pools = new KvPools(gpu, c, plan);
+    this.maintenance = new KvMaintenance(gpu, this.pools, this.shape, this.invFreq, this.numBlocks);
+    this.flash = fallback ? null : new FlashAttention(gpu, this.shape, this.pools, { sharedPrefix: opts.sharedPrefix ?? true });
     this.uniforms = { rows: gpu.uniform('rows'), logitRows: gpu.uniform('logit rows') };
   }
 
   /** Bytes the weights take on the device: packed ones at their packed size. */
   get weightBytes(): number {
     return this.weights.bytes;
+  }
+
+  /** Each weight buffer's size (none passes the binding limit), and the weight bytes a decode step reads. */
+  get weightLayout(): { buffers: number[]; bytesPerToken: number } {
+    return { buffers: this.weights.bufferSizes, bytesPerToken: this.weights.bytesPerToken };
   }
 
   /** Uploads the weights once and allocates the KV pools. */
@@ -184,7 +217,9 @@ export class GpuBackend implements ForwardBackend {
       if (!step) return [];
       const b = this.buffers!;
       if (rows.length > 0) this.gpu.device.queue.writeBuffer(b.sampleParams, 0, params);
-      const data = await this.submit(step, 'sample', b.ids, b.idsRead, step.logitRows.length * 4);
+      const adjust = packAdjustWork(rows, this.config.vocabSize);
+      const before = adjust ? (this.adjuster ??= new LogitAdjuster(this.gpu, this.config.vocabSize)).prepare(b.logits, adjust) : undefined;
+      const data = await this.submit(step, 'sample', b.ids, b.idsRead, step.logitRows.length * 4, before);
       return Array.from(new Uint32Array(data));
     });
   }
@@ -197,6 +232,23 @@ export class GpuBackend implements ForwardBackend {
       const blockElems = this.shape.numKvHeads * this.blockSize * this.shape.headDim;
       await copyBlocksOnGpu(this.gpu, this.kernels.copyBlocks, this.pools.all(), pairs, blockElems);
       this.gpu.assertAlive();
+    });
+  }
+
+  /** Context shift: rotates the listed blocks' keys by their deltas (wgsl/k_shift.wgsl). */
+  shiftKeys(shifts: readonly KeyShift[]): Promise<void> {
+    return this.serial(async () => {
+      this.gpu.assertAlive();
+      await this.maintenance.shift(shifts);
+      this.gpu.assertAlive();
+    });
+  }
+
+  /** PagedEviction's block scores, computed on the device (wgsl/block_scores.wgsl). */
+  scoreBlocks(ids: readonly number[]): Promise<Float32Array> {
+    return this.serial(async () => {
+      this.gpu.assertAlive();
+      return this.maintenance.scores(ids);
     });
   }
 
@@ -224,6 +276,8 @@ export class GpuBackend implements ForwardBackend {
 
   dispose(): void {
     this.buffers?.destroy();
+    this.adjuster?.destroy();
+    this.flash?.destroy();
     this.pools.destroy();
     this.weights.destroy();
     this.gpu.destroy();
@@ -246,8 +300,9 @@ export class GpuBackend implements ForwardBackend {
     if (!this.buffers || !this.buffers.fits(need)) {
       this.buffers?.destroy();
       this.buffers = new StepBuffers(this.gpu, this.config, need);
-      this.groups = buildForwardGroups(this.gpu.device, this.kernels, this.linear, this.weights, this.pools, this.buffers, this.uniforms);
+      this.groups = buildForwardGroups(this.gpu.device, this.kernels, this.linear, this.weights, this.pools, this.buffers, this.uniforms, this.flash);
     }
+    this.flash?.prepare(step, this.buffers);
     const q = this.gpu.device.queue;
     const b = this.buffers;
     q.writeBuffer(b.tokens, 0, step.tokens);
@@ -261,13 +316,13 @@ export class GpuBackend implements ForwardBackend {
   }
 
   /** Encodes the forward pass, copies `bytes` of `result` back, and returns them. */
-  private async submit(step: StepInputs, tail: ForwardTail, result: GPUBuffer, readBack: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+  private async submit(step: StepInputs, tail: ForwardTail, result: GPUBuffer, readBack: GPUBuffer, bytes: number, beforeSample?: (pass: GPUComputePassEncoder) => void): Promise<ArrayBuffer> {
     const device = this.gpu.device;
     const errors = scoped(device, () => {
       const encoder = device.createCommandEncoder({ label: 'forward' });
       const pass = encoder.beginComputePass({ label: 'forward' });
       const shape = { rows: step.rows, logitRows: step.logitRows.length };
-      encodeForward(pass, this.kernels, this.groups!, this.shape, shape, this.gpu.limits.maxComputeWorkgroupsPerDimension, tail);
+      encodeForward(pass, this.kernels, this.groups!, this.shape, shape, this.gpu.limits.maxComputeWorkgroupsPerDimension, tail, beforeSample);
       pass.end();
       encoder.copyBufferToBuffer(result, 0, readBack, 0, bytes);
       device.queue.submit([encoder.finish()]);

@@ -3,6 +3,7 @@ import type { GpuWeights } from './gpuWeights.ts';
 import type { Kernels } from './kernels.ts';
 import type { LinearKernels, LinearStep } from './linearSteps.ts';
 import type { KvPools } from './kvPools.ts';
+import type { FlashAttention } from './attention.ts';
 import type { StepBuffers } from './stepBuffers.ts';
 
 /** The uniforms holding this step's row counts (`dims.rows` of the kernels). */
@@ -17,6 +18,8 @@ export interface LayerGroups {
   rope: GPUBindGroup;
   kvWrite: GPUBindGroup;
   attention: GPUBindGroup;
+  /** The 'gpu' set's fused RoPE + KV write (null in the 'fallback' set). */
+  ropeKvWrite: GPUBindGroup | null;
   oProj: LinearStep;
   postNorm: GPUBindGroup;
   gateUp: LinearStep;
@@ -31,6 +34,8 @@ export interface ForwardGroups {
   finalNorm: GPUBindGroup;
   lmHead: LinearStep;
   sample: GPUBindGroup;
+  /** The 'gpu' set's attention (flash-decoding, its own bind groups); null: the fallback kernels. */
+  flash: FlashAttention | null;
 }
 
 /** A bind group whose binding i is buffers[i], in the order each kernel's header lists. */
@@ -42,7 +47,7 @@ export function bindBuffers(device: GPUDevice, pipeline: GPUComputePipeline, buf
 }
 
 /** Every bind group of a forward pass; built once per step-buffer capacity. */
-export function buildForwardGroups(device: GPUDevice, k: Kernels, lin: LinearKernels, w: GpuWeights, pools: KvPools, b: StepBuffers, u: StepUniforms): ForwardGroups {
+export function buildForwardGroups(device: GPUDevice, k: Kernels, lin: LinearKernels, w: GpuWeights, pools: KvPools, b: StepBuffers, u: StepUniforms, flash: FlashAttention | null = null): ForwardGroups {
   const bind = (p: GPUComputePipeline, ...buffers: GPUBuffer[]) => bindBuffers(device, p, buffers);
   const product = (weights: GpuWeights['lmHead'], rows: GPUBuffer, x: GPUBuffer, y: GPUBuffer, accumulate: boolean, bias: GPUBuffer | null = null) =>
     lin.step(weights, { rows, x, y, bias, accumulate }, w.noBias);
@@ -52,6 +57,7 @@ export function buildForwardGroups(device: GPUDevice, k: Kernels, lin: LinearKer
     rope: bind(k.rope, u.rows, b.rope, b.qkv),
     kvWrite: bind(k.kvWrite, u.rows, b.rowMeta, b.qkv, pools.k[l], pools.v[l]),
     attention: bind(k.attention, u.rows, b.rowMeta, b.tables, b.qkv, pools.k[l], pools.v[l], b.att),
+    ropeKvWrite: k.ropeKvWrite ? bind(k.ropeKvWrite, u.rows, b.rowMeta, b.rope, b.qkv, pools.k[l], pools.v[l]) : null,
     oProj: product(lw.oProj, u.rows, b.att, b.x, true),
     postNorm: bind(k.rmsnorm, u.rows, b.x, lw.postNorm, b.xb),
     gateUp: product(lw.gateUp, u.rows, b.xb, b.gateUp, false),
@@ -65,5 +71,6 @@ export function buildForwardGroups(device: GPUDevice, k: Kernels, lin: LinearKer
     finalNorm: bind(k.rmsnorm, u.logitRows, b.last, w.finalNorm, b.xb),
     lmHead: product(w.lmHead, u.logitRows, b.xb, b.logits, false),
     sample: bind(k.sample, u.logitRows, b.logits, b.sampleParams, b.ids),
+    flash,
   };
 }

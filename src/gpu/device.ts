@@ -8,6 +8,22 @@ export interface GpuLimits {
   maxComputeWorkgroupsPerDimension: number;
 }
 
+/**
+ * The optional WebGPU features the device was created with: requested wherever the adapter
+ * has them, so kernels may choose a faster path; every kernel keeps a path without them.
+ */
+export interface GpuFeatures {
+  shaderF16: boolean;
+  subgroups: boolean;
+  timestampQuery: boolean;
+}
+
+const OPTIONAL_FEATURES: ReadonlyArray<[keyof GpuFeatures, GPUFeatureName]> = [
+  ['shaderF16', 'shader-f16'],
+  ['subgroups', 'subgroups' as GPUFeatureName],
+  ['timestampQuery', 'timestamp-query'],
+];
+
 
 function browserGpu(): GPU | undefined {
   return (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
@@ -26,15 +42,20 @@ export class GpuDevice {
    * of microseconds there, so row reductions use one invocation per row.
    */
   readonly cpuAdapter: boolean;
+  readonly features: GpuFeatures;
+  /** The adapter's vendor and architecture, as far as it says (for reports). */
+  readonly adapterName: string;
   private lostMessage: string | null = null;
   private destroyed = false;
   /** Resolves once the loss is recorded (lostMessage set). */
   private readonly lost: Promise<void>;
 
-  private constructor(device: GPUDevice, limits: GpuLimits, cpuAdapter: boolean) {
+  private constructor(device: GPUDevice, limits: GpuLimits, cpuAdapter: boolean, features: GpuFeatures, adapterName: string) {
     this.device = device;
     this.limits = limits;
     this.cpuAdapter = cpuAdapter;
+    this.features = features;
+    this.adapterName = adapterName;
     this.lost = device.lost.then((info) => {
       this.lostMessage = this.destroyed
         ? 'the WebGPU backend was disposed'
@@ -86,9 +107,13 @@ export class GpuDevice {
       maxComputeWorkgroupStorageSize: a.maxComputeWorkgroupStorageSize,
       maxComputeWorkgroupsPerDimension: a.maxComputeWorkgroupsPerDimension,
     };
+    // Fakes and old browsers may lack `features`: then none are asked for.
+    const has = (name: GPUFeatureName) => adapter.features?.has(name) === true;
+    const wanted = OPTIONAL_FEATURES.filter(([, name]) => has(name));
     let device: GPUDevice;
     try {
       device = await adapter.requestDevice({
+        requiredFeatures: wanted.map(([, name]) => name),
         requiredLimits: {
           maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
           maxBufferSize: limits.maxBufferSize,
@@ -101,7 +126,9 @@ export class GpuDevice {
     // `info` is missing in browsers that predate it; then assume a real GPU.
     const info = (adapter as { info?: GPUAdapterInfo }).info;
     const cpuAdapter = info?.isFallbackAdapter === true || info?.architecture === 'swiftshader';
-    return new GpuDevice(device, limits, cpuAdapter);
+    const features = Object.fromEntries(OPTIONAL_FEATURES.map(([key, name]) => [key, device.features?.has(name) === true])) as unknown as GpuFeatures;
+    const adapterName = [info?.vendor, info?.architecture, info?.description].filter((x) => x).join(' ') || 'unknown adapter';
+    return new GpuDevice(device, limits, cpuAdapter, features, adapterName);
   }
 
   /** Throws DeviceLostError once the device is gone (lost, or destroyed by dispose). */

@@ -15,7 +15,9 @@ export type ForwardTail = 'logits' | 'sample';
  * Records a whole forward pass, every layer, into one compute pass: embedding, per layer
  * [rmsnorm, qkv, rope, kv_write, paged attention, o_proj (+residual), rmsnorm, gate|up,
  * silu*up, down (+residual)], then the logit rows' final norm and LM head, and optionally
- * sampling (`tail`). WebGPU orders the dispatches of a pass, so each sees the previous one's writes.
+ * sampling (`tail`). The 'gpu' kernel set replaces rope, kv_write and paged attention by
+ * rope_kv_write and flash-decoding (attention_partial, plus attention_reduce when a row has
+ * several work items: src/gpu/attention.ts), so a layer takes one dispatch fewer or the same. WebGPU orders the dispatches of a pass, so each sees the previous one's writes.
  */
 export function encodeForward(
   pass: GPUComputePassEncoder,
@@ -25,6 +27,7 @@ export function encodeForward(
   step: StepShape,
   maxPerDim: number,
   tail: ForwardTail,
+  beforeSample?: (pass: GPUComputePassEncoder) => void,
 ): void {
   const { rows, logitRows } = step;
   const run = (p: GPUComputePipeline, group: GPUBindGroup, [x, y]: [number, number]) => {
@@ -35,13 +38,19 @@ export function encodeForward(
   const perRow = (n: number) => foldedGrid(Math.ceil(n / (64 / shape.rowLanes)), maxPerDim);
   const elems = (n: number) => grid64(n, maxPerDim);
 
-  run(g.embed.pipeline, g.embed.group, elems(rows * shape.hiddenSize));
-  for (const lg of g.layers) {
+  for (const part of g.embed.parts) run(part.pipeline, part.group, elems(rows * shape.hiddenSize));
+  for (const [l, lg] of g.layers.entries()) {
     run(k.rmsnorm, lg.inputNorm, perRow(rows));
     lg.qkv.encode(pass, rows);
-    run(k.rope, lg.rope, elems((rows * (shape.numHeads + shape.numKvHeads) * shape.headDim) / 2));
-    run(k.kvWrite, lg.kvWrite, elems(rows * shape.numKvHeads * shape.headDim));
-    run(k.attention, lg.attention, elems(rows * shape.numHeads));
+    if (g.flash && k.ropeKvWrite && lg.ropeKvWrite) {
+      // The 'gpu' set: RoPE and the KV write in one dispatch, then flash-decoding (1 or 2 dispatches).
+      run(k.ropeKvWrite, lg.ropeKvWrite, elems((rows * (shape.numHeads + 2 * shape.numKvHeads) * shape.headDim) / 2));
+      g.flash.encode(pass, l, maxPerDim);
+    } else {
+      run(k.rope, lg.rope, elems((rows * (shape.numHeads + shape.numKvHeads) * shape.headDim) / 2));
+      run(k.kvWrite, lg.kvWrite, elems(rows * shape.numKvHeads * shape.headDim));
+      run(k.attention, lg.attention, elems(rows * shape.numHeads));
+    }
     lg.oProj.encode(pass, rows);
     run(k.rmsnorm, lg.postNorm, perRow(rows));
     lg.gateUp.encode(pass, rows);
@@ -51,5 +60,6 @@ export function encodeForward(
   run(k.gather, g.gatherLast, elems(logitRows * shape.hiddenSize));
   run(k.rmsnorm, g.finalNorm, perRow(logitRows));
   g.lmHead.encode(pass, logitRows);
+  if (tail === 'sample') beforeSample?.(pass); // penalties, biases, masks (src/gpu/logitAdjust.ts)
   if (tail === 'sample') run(k.sample, g.sample, perRow(logitRows));
 }

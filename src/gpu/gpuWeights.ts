@@ -1,9 +1,9 @@
-import { ModelFormatError } from '../errors.ts';
+import { ModelFormatError, ModelTooLargeError } from '../errors.ts';
 import { expectedTensors } from '../model/config.ts';
 import { isPacked, lmHeadName, type ModelWeights, type Weight, weightOf } from '../model/weights.ts';
 import type { WeightFormat } from '../quant/formats.ts';
-import type { GpuDevice } from './device.ts';
-import { packedRun, type PackedRun, packable, widenToF32Run } from './packedRuns.ts';
+import type { GpuDevice, GpuLimits } from './device.ts';
+import { packable, type RunSource, runChunks, runSources, rowsPerChunk } from './packedRuns.ts';
 
 /** Output columns offset .. offset + n - 1 of a product, packed in one format. */
 export interface PackedPart {
@@ -14,15 +14,33 @@ export interface PackedPart {
 }
 
 /**
- * A linear layer's weights W [n, k]: f32 rows (wgsl/matmul.wgsl), or packed parts, one per run
- * of stacked tensors that share a format (wgsl/matmul_packed*.wgsl).
+ * A linear layer's weights W [n, k]: f32 rows in one buffer (wgsl/matmul.wgsl), or packed parts,
+ * one per run of stacked tensors that share a format and per chunk of rows that fits one binding
+ * (wgsl/matmul_packed*.wgsl, wgsl/matmul_gemv.wgsl, wgsl/matmul_tiled.wgsl); f32 rows too large
+ * for one binding are F32 parts.
  */
 export type LinearWeights =
   | { kind: 'f32'; k: number; n: number; buffer: GPUBuffer }
   | { kind: 'packed'; k: number; n: number; parts: PackedPart[] };
 
-/** The embedding: f32 rows (wgsl/gather_rows.wgsl) or packed rows (wgsl/embed_packed.wgsl). */
-export type EmbedWeights = { kind: 'f32'; buffer: GPUBuffer } | { kind: 'packed'; format: WeightFormat; buffer: GPUBuffer };
+/** Vocabulary rows row0 .. row0 + rows - 1 of the embedding, in one buffer. */
+export interface EmbedChunk {
+  buffer: GPUBuffer;
+  row0: number;
+  rows: number;
+}
+
+/**
+ * The embedding: f32 rows (wgsl/gather_rows.wgsl) or packed rows (wgsl/embed_packed.wgsl), in
+ * chunks of rows that each fit one binding (one chunk unless the table is larger than that).
+ */
+export type EmbedWeights = { kind: 'f32'; width: number; chunks: EmbedChunk[] } | { kind: 'packed'; format: WeightFormat; width: number; chunks: EmbedChunk[] };
+
+/** The per-binding size the weights are cut to, and where that figure comes from (for errors). */
+export interface BindingLimit {
+  bytes: number;
+  source: string;
+}
 
 export interface LayerWeights {
   inputNorm: GPUBuffer;
@@ -42,18 +60,22 @@ export interface LayerWeights {
  * own format, so the device holds the file's bytes. Projections that read the same input are
  * stacked (q/k/v, gate/up) so that each is one product: one buffer when every part has the same
  * format, else one buffer per run of equal formats, each writing its columns of the output.
+ * Buffers within limits: a run (or the embedding) larger than one storage binding is cut by
+ * output rows into chunks that fit (`limit`), each an ordinary weight to the kernels that writes
+ * its slice of the output (the lookup: its slice of the vocabulary); a row wider than a binding
+ * is a ModelTooLargeError naming both sizes.
  */
 export class GpuWeights {
   readonly embed: EmbedWeights;
   readonly layers: LayerWeights[];
   readonly finalNorm: GPUBuffer;
-  /** Shares the embedding's buffer when the embeddings are tied (and its rows suit the product). */
+  /** Shares the embedding's buffers when the embeddings are tied (and its rows suit the product). */
   readonly lmHead: LinearWeights;
   /** Bound where a kernel's bias is switched off. */
   readonly noBias: GPUBuffer;
   private readonly owned: GPUBuffer[] = [];
 
-  constructor(gpu: GpuDevice, w: ModelWeights) {
+  constructor(gpu: GpuDevice, w: ModelWeights, limit: BindingLimit) {
     const c = w.config;
     const shapes = expectedTensors(c);
     const tensor = (name: string): Weight => {
@@ -64,41 +86,59 @@ export class GpuWeights {
       if (has !== want) throw new ModelFormatError('weights', `has ${has} values, expected ${want}`, name);
       return t;
     };
-    const own = (label: string, bytes: number, write: (buf: GPUBuffer) => void): GPUBuffer => {
-      const buf = gpu.storage(bytes, label);
-      write(buf);
+    const own = (label: string, data: Uint32Array<ArrayBuffer> | Float32Array<ArrayBuffer>): GPUBuffer => {
+      const buf = gpu.storage(data.byteLength, label);
+      gpu.device.queue.writeBuffer(buf, 0, data);
       this.owned.push(buf);
       return buf;
     };
     const f32 = (label: string, ...names: string[]): GPUBuffer => {
       const parts = names.map(tensor) as Float32Array[];
-      return own(label, parts.reduce((n, p) => n + p.byteLength, 0), (buf) => {
-        let offset = 0;
-        for (const p of parts) {
-          // The weights live in ordinary ArrayBuffers; the cast only narrows TypeScript's view.
-          gpu.device.queue.writeBuffer(buf, offset, p as Float32Array<ArrayBuffer>);
-          offset += p.byteLength;
-        }
-      });
+      const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+      let at = 0;
+      for (const p of parts) {
+        all.set(p, at);
+        at += p.length;
+      }
+      return own(label, all);
     };
-    const upload = (label: string, run: PackedRun): GPUBuffer => own(label, run.words.byteLength, (buf) => gpu.device.queue.writeBuffer(buf, 0, run.words));
+    /** Each chunk of rows that fits one binding, uploaded as its own buffer. */
+    const chunks = (label: string, run: RunSource): Array<{ buffer: GPUBuffer; row0: number; rows: number }> => {
+      const per = rowsPerChunk(run.rowBytes, limit.bytes);
+      if (per < 1) throw new ModelTooLargeError(`one ${run.format} row of ${label}`, run.rowBytes, limit.bytes, limit.source);
+      const out = [];
+      for (const ch of runChunks(run, per)) {
+        const name = per >= run.rows ? `${label} ${run.format}` : `${label} rows [${ch.row0}..${ch.row0 + ch.rows}) ${run.format}`;
+        out.push({ buffer: own(name, ch.words), row0: ch.row0, rows: ch.rows });
+      }
+      return out;
+    };
+    const partsOf = (label: string, runs: RunSource[]): PackedPart[] => {
+      const parts: PackedPart[] = [];
+      let offset = 0;
+      for (const run of runs) {
+        for (const ch of chunks(label, run)) parts.push({ format: run.format, buffer: ch.buffer, n: ch.rows, offset: offset + ch.row0 });
+        offset += run.rows;
+      }
+      return parts;
+    };
     const linear = (label: string, k: number, ...names: string[]): LinearWeights => {
       const ts = names.map(tensor);
       const n = ts.reduce((a, t) => a + (isPacked(t) ? t.rows : t.length / k), 0);
-      if (ts.every((t) => !isPacked(t))) return { kind: 'f32', k, n, buffer: f32(label, ...names) };
-      const parts: PackedPart[] = [];
-      let offset = 0;
-      for (const run of packedRuns(ts, k)) {
-        parts.push({ format: run.format, buffer: upload(`${label} [${offset}..${offset + run.rows}) ${run.format}`, run), n: run.rows, offset });
-        offset += run.rows;
-      }
-      return { kind: 'packed', k, n, parts };
+      // f32 rows that fit one binding keep wgsl/matmul.wgsl (with its fused bias); beyond, F32 parts.
+      if (ts.every((t) => !isPacked(t)) && 4 * n * k <= limit.bytes) return { kind: 'f32', k, n, buffer: f32(label, ...names) };
+      return { kind: 'packed', k, n, parts: partsOf(label, runSources(ts, k)) };
     };
 
     const h = c.hiddenSize;
     const embedName = 'model.embed_tokens.weight';
     const embed = tensor(embedName);
-    this.embed = isPacked(embed) ? { kind: 'packed', format: embed.format, buffer: upload(embedName, packedRun([embed])) } : { kind: 'f32', buffer: f32(embedName, embedName) };
+    // The table as it is (packed in any format, or f32), whatever its rows' width: the lookup decodes element by element.
+    const embedRun: RunSource = isPacked(embed)
+      ? { format: embed.format, rows: embed.rows, rowBytes: embed.bytes.length / embed.rows, parts: [embed.bytes] }
+      : runSources([embed], h)[0];
+    const embedChunks = chunks(embedName, embedRun);
+    this.embed = isPacked(embed) ? { kind: 'packed', format: embed.format, width: h, chunks: embedChunks } : { kind: 'f32', width: h, chunks: embedChunks };
     this.layers = Array.from({ length: c.numLayers }, (_, l) => {
       const p = `model.layers.${l}.`;
       const a = `${p}self_attn.`;
@@ -114,11 +154,14 @@ export class GpuWeights {
     });
     this.finalNorm = f32('model.norm.weight', 'model.norm.weight');
     const headName = lmHeadName(w);
+    const v = c.vocabSize;
+    const headFormat: WeightFormat = this.embed.kind === 'f32' ? 'F32' : this.embed.format;
     if (headName !== embedName) this.lmHead = linear(headName, h, headName);
-    else if (this.embed.kind === 'f32') this.lmHead = { kind: 'f32', k: h, n: c.vocabSize, buffer: this.embed.buffer };
-    else if (packable(this.embed.format, h)) this.lmHead = { kind: 'packed', k: h, n: c.vocabSize, parts: [{ format: this.embed.format, buffer: this.embed.buffer, n: c.vocabSize, offset: 0 }] };
+    else if (this.embed.kind === 'f32' && embedChunks.length === 1) this.lmHead = { kind: 'f32', k: h, n: v, buffer: embedChunks[0].buffer };
+    // The tied head reads the embedding's own chunks: each is a part writing its vocabulary columns.
+    else if (packable(headFormat, h)) this.lmHead = { kind: 'packed', k: h, n: v, parts: embedChunks.map((ch) => ({ format: headFormat, buffer: ch.buffer, n: ch.rows, offset: ch.row0 })) };
     // Rows the product cannot walk unit by unit: a widened copy for the head alone (rare; never for GGUF presets).
-    else this.lmHead = { kind: 'packed', k: h, n: c.vocabSize, parts: [{ format: 'F32', buffer: upload('lm_head (widened)', widenToF32Run(h, embed)), n: c.vocabSize, offset: 0 }] };
+    else this.lmHead = { kind: 'packed', k: h, n: v, parts: partsOf('lm_head (widened)', runSources([embed], h)) };
     this.noBias = gpu.storage(16, 'no bias');
     this.owned.push(this.noBias);
   }
@@ -128,24 +171,34 @@ export class GpuWeights {
     return this.owned.reduce((n, b) => n + b.size, 0);
   }
 
+  get bufferSizes(): number[] {
+    return this.owned.map((b) => b.size);
+  }
+
+  /**
+   * Weight bytes one decode step reads: every layer's buffers, the final norm, the LM head's
+   * buffers (the tied head reads the whole embedding) and one embedding row per token.
+   */
+  get bytesPerToken(): number {
+    const linear = (l: LinearWeights) => (l.kind === 'f32' ? l.buffer.size : l.parts.reduce((n, p) => n + p.buffer.size, 0));
+    const layers = this.layers.reduce(
+      (n, l) => n + l.inputNorm.size + l.postNorm.size + (l.qkvBias?.size ?? 0) + linear(l.qkv) + linear(l.oProj) + linear(l.gateUp) + linear(l.down),
+      0,
+    );
+    const table = this.embed.chunks.reduce((n, ch) => n + ch.buffer.size, 0) / this.embed.chunks.reduce((n, ch) => n + ch.rows, 0);
+    return layers + this.finalNorm.size + linear(this.lmHead) + Math.round(table);
+  }
+
   destroy(): void {
     for (const b of this.owned) b.destroy();
   }
 }
 
-/**
- * Stacked tensors as runs of one format: packed tensors keep their format when the product can
- * walk their rows unit by unit, else (and f32 tensors among packed ones) they become F32 rows.
- */
-function packedRuns(ts: Weight[], k: number): PackedRun[] {
-  const runs: Weight[][] = [];
-  let format: WeightFormat | null = null;
-  const formatOf = (t: Weight): WeightFormat => (isPacked(t) && packable(t.format, k) ? t.format : 'F32');
-  for (const t of ts) {
-    const f = formatOf(t);
-    if (f === format) runs[runs.length - 1].push(t);
-    else runs.push([t]);
-    format = f;
-  }
-  return runs.map((run) => (formatOf(run[0]) === 'F32' ? widenToF32Run(k, ...run) : packedRun(run)));
+/** The largest storage binding the weights may use: the adapter's, clamped by the caller's (never raised). */
+export function bindingLimit(limits: GpuLimits, clamp: { maxStorageBufferBindingSize?: number; maxBufferSize?: number } = {}): BindingLimit {
+  const binding = Math.min(limits.maxStorageBufferBindingSize, clamp.maxStorageBufferBindingSize ?? Infinity);
+  const buffer = Math.min(limits.maxBufferSize, clamp.maxBufferSize ?? Infinity);
+  const clamped = clamp.maxStorageBufferBindingSize !== undefined || clamp.maxBufferSize !== undefined;
+  const source = binding <= buffer ? 'maxStorageBufferBindingSize' : 'maxBufferSize';
+  return { bytes: Math.min(binding, buffer), source: `the adapter's ${source}${clamped ? ' (clamped)' : ''}` };
 }

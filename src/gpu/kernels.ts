@@ -10,6 +10,8 @@ import siluMulSrc from '../../wgsl/silu_mul.wgsl?raw';
 import type { ModelConfig } from '../model/config.ts';
 import type { WeightFormat } from '../quant/formats.ts';
 import { embedPackedPipeline } from './embedStep.ts';
+import { ropeKvWritePipeline } from './attention.ts';
+import type { KernelSet } from './kernelSet.ts';
 
 /** Shapes the kernels are specialised for (override constants). */
 export interface KernelShape {
@@ -48,6 +50,8 @@ export interface Kernels {
   siluMul: GPUComputePipeline;
   sample: GPUComputePipeline;
   copyBlocks: GPUComputePipeline;
+  /** The 'gpu' set's RoPE fused into the KV write (src/gpu/attention.ts); null in the 'fallback' set. */
+  ropeKvWrite: GPUComputePipeline | null;
 }
 
 export function kernelShape(c: ModelConfig, blockSize: number, rowLanes = 64): KernelShape {
@@ -130,8 +134,11 @@ export function copyBlocksPipeline(device: GPUDevice, blockElems: number): GPUCo
   return pipeline(device, 'copy_blocks', copyBlocksSrc, { BLOCK_ELEMS: blockElems });
 }
 
-/** Compiles every pipeline the forward pass uses but the linear products; `embedFormat` names a packed embedding's format. */
-export function createKernels(device: GPUDevice, s: KernelShape, embedFormat: WeightFormat | null): Kernels {
+/**
+ * Compiles every pipeline the forward pass uses but the linear products; `embedFormat` names a
+ * packed embedding's format. The 'gpu' set's attention lives in src/gpu/attention.ts.
+ */
+export function createKernels(device: GPUDevice, s: KernelShape, embedFormat: WeightFormat | null, set: KernelSet = 'fallback'): Kernels {
   const h = s.hiddenSize;
   const f = s.intermediateSize;
   return {
@@ -144,5 +151,6 @@ export function createKernels(device: GPUDevice, s: KernelShape, embedFormat: We
     siluMul: siluMulPipeline(device, f),
     sample: samplePipeline(device, s.vocabSize, s.rowLanes),
     copyBlocks: copyBlocksPipeline(device, s.numKvHeads * s.blockSize * s.headDim),
+    ropeKvWrite: set === 'gpu' ? ropeKvWritePipeline(device, s) : null,
   };
 }

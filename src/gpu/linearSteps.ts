@@ -1,10 +1,13 @@
 /**
  * The linear layers of the forward pass (q|k|v, o, gate|up, down, LM head), recorded per step.
- * f32 weights take wgsl/matmul.wgsl (with its fused bias). Packed weights take, per part,
- * wgsl/matmul_packed.wgsl when the step has at most MAX_M rows (decode: one pipeline per row
- * count, compiled on first use) and wgsl/matmul_packed_gemm.wgsl beyond (prefill: the row count
- * from the `rows` uniform); then wgsl/bias_add.wgsl adds a bias. Pipelines of packed parts share
- * explicit layouts, so one bind group per part serves every row count.
+ * The 'fallback' kernel set (CPU adapters): f32 weights take wgsl/matmul.wgsl (with its fused
+ * bias); packed weights take, per part, wgsl/matmul_packed.wgsl when the step has at most MAX_M
+ * rows (decode: one pipeline per row count, compiled on first use) and
+ * wgsl/matmul_packed_gemm.wgsl beyond (prefill: the row count from the `rows` uniform).
+ * The 'gpu' set: every weight, f32 included (as an F32 part), takes per part the GEMV of
+ * src/gpu/gemv.ts (plus its split-K reduce) for up to MAX_M rows and the tiled GEMM beyond.
+ * Then wgsl/bias_add.wgsl adds a bias. Pipelines of packed parts share explicit layouts, so one
+ * bind group per part serves every row count.
  */
 import biasAddSrc from '../../wgsl/bias_add.wgsl?raw';
 import gemmSrc from '../../wgsl/matmul_packed_gemm.wgsl?raw';
@@ -12,7 +15,9 @@ import type { WeightFormat } from '../quant/formats.ts';
 import { bindBuffers } from './bindGroups.ts';
 import { withFormat } from './formatKernels.ts';
 import type { LinearWeights, PackedPart } from './gpuWeights.ts';
-import { grid64 } from './grid.ts';
+import { foldedGrid, grid64 } from './grid.ts';
+import { gemvPipeline, planGemv, splitReducePipeline, tiledGrid, tiledPipeline } from './gemv.ts';
+import type { KernelSet } from './kernelSet.ts';
 import { matmulPipeline } from './kernels.ts';
 import { MAX_M, packedMatmul, type PackedMatmul } from './packedMatmul.ts';
 
@@ -40,24 +45,36 @@ export class LinearKernels {
   private readonly gemmLayout: GPUBindGroupLayout;
   private readonly decodePipelineLayout: GPUPipelineLayout;
   private readonly gemmPipelineLayout: GPUPipelineLayout;
+  private readonly reducePipelineLayout: GPUPipelineLayout;
+  private readonly reduceLayout: GPUBindGroupLayout;
+  /** Split-K partial sums, shared by every product (a pass runs them one after another); grown on demand. */
+  private scratch: GPUBuffer | null = null;
+  private readonly scratches: GPUBuffer[] = [];
 
   constructor(
     private readonly device: GPUDevice,
     private readonly maxPerDim: number,
-    /** A CPU adapter (SwiftShader): the decode product runs one invocation per weight row (see PackedMatmulSpec.lanes). */
-    private readonly cpuAdapter = false,
+    /** 'fallback': on CPU adapters the decode product runs one invocation per weight row (see PackedMatmulSpec.lanes). */
+    private readonly kernelSet: KernelSet = 'gpu',
+    /** The GEMV reduces with subgroup operations (the device has the feature). */
+    private readonly subgroups = device.features.has('subgroups'),
   ) {
     const entries = (types: GPUBufferBindingType[]): GPUBindGroupLayoutEntry[] => types.map((type, binding) => ({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type } }));
     this.decodeLayout = device.createBindGroupLayout({ label: 'matmul_packed', entries: entries(['read-only-storage', 'read-only-storage', 'storage']) });
     this.gemmLayout = device.createBindGroupLayout({ label: 'matmul_packed_gemm', entries: entries(['uniform', 'read-only-storage', 'read-only-storage', 'storage']) });
     this.decodePipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [this.decodeLayout] });
     this.gemmPipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [this.gemmLayout] });
+    this.reduceLayout = device.createBindGroupLayout({ label: 'matmul_splitk_reduce', entries: entries(['read-only-storage', 'storage']) });
+    this.reducePipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [this.reduceLayout] });
   }
 
   /** The product of `w` on `io`, ready to record at any row count. */
   step(w: LinearWeights, io: LinearIo, noBias: GPUBuffer): LinearStep {
-    if (w.kind === 'f32') return this.f32Step(w, io, noBias);
-    const parts = w.parts.map((part) => this.partStep(w.k, w.n, part, io));
+    const gpu = this.kernelSet === 'gpu';
+    if (w.kind === 'f32' && !gpu) return this.f32Step(w, io, noBias);
+    // The 'gpu' set reads f32 rows through the F32 preamble, like any packed format.
+    const all = w.kind === 'f32' ? [{ format: 'F32' as const, buffer: w.buffer, n: w.n, offset: 0 }] : w.parts;
+    const parts = all.map((part) => (gpu ? this.gpuPartStep(w.k, w.n, part, io) : this.partStep(w.k, w.n, part, io)));
     const bias = io.bias ? this.biasStep(w.n, io, io.bias) : null;
     return {
       encode: (pass, rows) => {
@@ -90,6 +107,48 @@ export class LinearKernels {
     };
   }
 
+  /** The 'gpu' set's product of one part: the GEMV (split K: then the reduce) up to MAX_M rows, the tiled GEMM beyond. */
+  private gpuPartStep(k: number, stride: number, part: PackedPart, io: LinearIo): LinearStep {
+    const plan = planGemv(part.format, k, part.n);
+    const out = plan.split > 1 ? this.scratchOf(plan.split * MAX_M * part.n * 4) : io.y;
+    const group = (layout: GPUBindGroupLayout, buffers: GPUBuffer[]) =>
+      this.device.createBindGroup({ layout, entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) });
+    const gemvGroup = group(this.decodeLayout, [part.buffer, io.x, out]);
+    const reduceGroup = plan.split > 1 ? group(this.reduceLayout, [out, io.y]) : null;
+    const tiledGroup = group(this.gemmLayout, [io.rows, part.buffer, io.x, io.y]);
+    const shape = { format: part.format, k, n: part.n, accumulate: io.accumulate, yStride: stride, yOffset: part.offset };
+    return {
+      encode: (pass, rows) => {
+        if (rows > MAX_M) {
+          const p = this.cached(`tiled ${JSON.stringify(shape)}`, () => tiledPipeline(this.device, shape, this.gemmPipelineLayout));
+          this.dispatch(pass, p, tiledGroup, tiledGrid(rows, part.n, this.maxPerDim));
+          return;
+        }
+        const s = { ...shape, m: rows, plan, subgroups: this.subgroups };
+        const gemv = this.cached(`gemv ${JSON.stringify(s)}`, () => gemvPipeline(this.device, s, this.decodePipelineLayout));
+        this.dispatch(pass, gemv, gemvGroup, foldedGrid(plan.workgroups, this.maxPerDim));
+        if (reduceGroup) {
+          const reduce = this.cached(`reduce ${JSON.stringify(s)}`, () => splitReducePipeline(this.device, s, this.reducePipelineLayout));
+          this.dispatch(pass, reduce, reduceGroup, grid64(rows * part.n, this.maxPerDim));
+        }
+      },
+    };
+  }
+
+  /** A scratch buffer of at least `bytes`; earlier, smaller ones stay alive for the bind groups that hold them. */
+  private scratchOf(bytes: number): GPUBuffer {
+    if (!this.scratch || this.scratch.size < bytes) {
+      this.scratch = this.device.createBuffer({ label: 'split-K partial sums', size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: GPUBufferUsage.STORAGE });
+      this.scratches.push(this.scratch);
+    }
+    return this.scratch;
+  }
+
+  /** Frees the scratch buffers (the pipelines go with the device). */
+  destroy(): void {
+    for (const b of this.scratches) b.destroy();
+  }
+
   private biasStep(n: number, io: LinearIo, bias: GPUBuffer): LinearStep {
     const pipeline = this.cached(`bias ${n}`, () => this.compile(`bias_add ${n}`, biasAddSrc, { N: n }, 'auto'));
     const group = bindBuffers(this.device, pipeline, [io.rows, bias, io.y]);
@@ -100,7 +159,7 @@ export class LinearKernels {
     const key = JSON.stringify(s);
     let p = this.decodes.get(key);
     if (!p) {
-      const shape = this.cpuAdapter ? { lanes: 1, rows: 4 } : {};
+      const shape = this.kernelSet === 'fallback' ? { lanes: 1, rows: 4 } : {};
       p = packedMatmul(this.device, { ...s, ...shape, layout: this.decodePipelineLayout });
       this.decodes.set(key, p);
     }

@@ -1,4 +1,4 @@
-import { blocksFor, type ForwardBatch } from '../kv/batch.ts';
+import { blocksFor, cacheStartOf, type ForwardBatch } from '../kv/batch.ts';
 import type { ModelConfig } from '../model/config.ts';
 
 /** One step's batch flattened into the arrays the kernels read; rows are chunk after chunk. */
@@ -17,6 +17,8 @@ export interface StepInputs {
   logitRows: Uint32Array<ArrayBuffer>;
   /** Per chunk, how many logit rows it gets. */
   logitCounts: number[];
+  /** Per chunk, how many query rows it has (the 'gpu' set's attention groups a chunk's rows). */
+  chunkRows: number[];
 }
 
 export interface CacheShape {
@@ -32,13 +34,14 @@ export interface CacheShape {
 export function packStep(batch: ForwardBatch, c: ModelConfig, cache: CacheShape, invFreq: Float64Array, logits: 'last' | 'all'): StepInputs {
   const { blockSize, numBlocks } = cache;
   const rows = batch.chunks.reduce((n, ch) => n + ch.tokens.length, 0);
-  const tableLen = batch.chunks.reduce((n, ch) => n + blocksFor(ch.startPos + ch.tokens.length, blockSize), 0);
+  const tableLen = batch.chunks.reduce((n, ch) => n + blocksFor(cacheStartOf(ch) + ch.tokens.length, blockSize), 0);
   const tokens = new Uint32Array(rows);
   const rowMeta = new Uint32Array(rows * 4);
   const rope = new Float32Array(rows * c.headDim);
   const tables = new Uint32Array(tableLen);
   const logitRows: number[] = [];
   const logitCounts: number[] = [];
+  const chunkRows: number[] = [];
   const half = c.headDim / 2;
   const written = new Set<number>();
   let row = 0;
@@ -46,9 +49,12 @@ export function packStep(batch: ForwardBatch, c: ModelConfig, cache: CacheShape,
   batch.chunks.forEach((ch, ci) => {
     if (ch.tokens.length === 0) throw new RangeError(`chunk ${ci} has no tokens`);
     if (!Number.isInteger(ch.startPos) || ch.startPos < 0) throw new RangeError(`chunk ${ci}: bad start position ${ch.startPos}`);
-    const need = blocksFor(ch.startPos + ch.tokens.length, blockSize);
+    // Under eviction the table has gaps in position: entries (slot, key count) follow cacheStart, RoPE the position.
+    const entry0 = cacheStartOf(ch);
+    if (!Number.isInteger(entry0) || entry0 < 0 || entry0 > ch.startPos) throw new RangeError(`chunk ${ci}: bad cache start ${entry0}`);
+    const need = blocksFor(entry0 + ch.tokens.length, blockSize);
     if (ch.blockTable.length < need) {
-      throw new RangeError(`chunk ${ci}: position ${ch.startPos + ch.tokens.length - 1} is past the block table (${ch.blockTable.length} blocks)`);
+      throw new RangeError(`chunk ${ci}: cache entry ${entry0 + ch.tokens.length - 1} is past the block table (${ch.blockTable.length} blocks)`);
     }
     for (let b = 0; b < need; b++) {
       const id = ch.blockTable[b];
@@ -58,11 +64,12 @@ export function packStep(batch: ForwardBatch, c: ModelConfig, cache: CacheShape,
     ch.tokens.forEach((t, i) => {
       if (!Number.isInteger(t) || t < 0 || t >= c.vocabSize) throw new RangeError(`chunk ${ci}: token id ${t} is outside the vocabulary (${c.vocabSize})`);
       const pos = ch.startPos + i;
-      const slot = ch.blockTable[Math.floor(pos / blockSize)] * blockSize + (pos % blockSize);
+      const entry = entry0 + i;
+      const slot = ch.blockTable[Math.floor(entry / blockSize)] * blockSize + (entry % blockSize);
       if (written.has(slot)) throw new RangeError(`chunk ${ci}: slot ${slot} is written twice in one step`);
       written.add(slot);
       tokens[row] = t;
-      rowMeta.set([pos, tableOffset, slot, pos + 1], row * 4);
+      rowMeta.set([pos, tableOffset, slot, entry + 1], row * 4);
       for (let j = 0; j < half; j++) {
         const angle = pos * invFreq[j];
         rope[row * c.headDim + j] = Math.cos(angle);
@@ -72,7 +79,8 @@ export function packStep(batch: ForwardBatch, c: ModelConfig, cache: CacheShape,
       row++;
     });
     logitCounts.push(logits === 'all' ? ch.tokens.length : 1);
+    chunkRows.push(ch.tokens.length);
     tableOffset += need;
   });
-  return { rows, tokens, rowMeta, rope, tables, logitRows: Uint32Array.from(logitRows), logitCounts };
+  return { rows, tokens, rowMeta, rope, tables, logitRows: Uint32Array.from(logitRows), logitCounts, chunkRows };
 }

@@ -19,6 +19,10 @@ export class BlockPool {
   private readonly refs: Int32Array;
   private readonly hashes: (BlockHash | undefined)[];
   private readonly persisted: Uint8Array;
+  /** Free blocks a KV budget or a context shift evicted, until they are reused (for the memory map). */
+  private readonly evictedMarks: Uint8Array;
+  /** Per block, its eviction score (mean ||V|| / ||K|| of its tokens); NaN until scored. */
+  private readonly scores: Float32Array;
   private readonly free: FreeQueue;
   private readonly evictListeners: EvictListener[] = [];
   /**
@@ -35,6 +39,8 @@ export class BlockPool {
     this.refs = new Int32Array(numBlocks);
     this.hashes = new Array<BlockHash | undefined>(numBlocks).fill(undefined);
     this.persisted = new Uint8Array(numBlocks);
+    this.scores = new Float32Array(numBlocks).fill(NaN);
+    this.evictedMarks = new Uint8Array(numBlocks);
     this.free = new FreeQueue(numBlocks);
     for (let b = 0; b < numBlocks; b++) this.free.pushBack(b);
   }
@@ -54,6 +60,25 @@ export class BlockPool {
 
   hashOf(block: BlockId): BlockHash | undefined {
     return this.hashes[block];
+  }
+
+  /** The block's eviction score; NaN until the device scored it. Its content, hence its score, lasts until it is allocated again. */
+  scoreOf(block: BlockId): number {
+    return this.scores[block];
+  }
+
+  setScore(block: BlockId, score: number): void {
+    this.scores[block] = score;
+  }
+
+  /** A table evicted the block (KV budget, context shift) and nobody holds it since. */
+  isEvicted(block: BlockId): boolean {
+    return this.evictedMarks[block] === 1;
+  }
+
+  /** Marks a block a table just evicted, if that freed it. */
+  markEvicted(block: BlockId): void {
+    if (this.refs[block] === 0) this.evictedMarks[block] = 1;
   }
 
   isPersisted(block: BlockId): boolean {
@@ -84,6 +109,8 @@ export class BlockPool {
     this.free.remove(block);
     this.evictHash(block);
     this.refs[block] = 1;
+    this.scores[block] = NaN;
+    this.evictedMarks[block] = 0;
     return block;
   }
 
@@ -117,6 +144,7 @@ export class BlockPool {
   /** One more holder; a free (cached) block leaves the free queue: a prefix hit revives it. */
   retain(block: BlockId): void {
     if (this.refs[block] === 0) this.free.remove(block);
+    this.evictedMarks[block] = 0;
     this.refs[block]++;
   }
 
@@ -171,6 +199,15 @@ export class BlockPool {
       this.free.pushFront(b);
     }
     return victims.length;
+  }
+
+  /**
+   * Takes a held block's hash away (the prefix cache forgets it): its holder is about to change
+   * its content in place (a context shift re-rotating its keys).
+   */
+  forgetHash(block: BlockId): void {
+    if (this.refs[block] === 0) throw new Error(`block ${block} is free: evict it instead`);
+    this.evictHash(block);
   }
 
   private evictHash(block: BlockId): void {

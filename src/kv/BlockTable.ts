@@ -6,6 +6,12 @@ export type BlockId = number;
 /** A block copy the GPU must do before the forward: copy-on-write of a shared block. */
 export type CopyPair = readonly [src: BlockId, dst: BlockId];
 
+/** A K-shift: rotate every key of `block` (all layers) by `delta` positions (context shift). */
+export interface KeyShift {
+  block: BlockId;
+  delta: number;
+}
+
 /**
  * A sequence's view of the KV pool: the ids of the blocks that hold its positions, in order,
  * and how many positions are filled. Blocks are allocated as tokens are appended.
@@ -18,7 +24,12 @@ export class BlockTable {
   readonly owner: string;
   readonly blockSize: number;
   private ids: BlockId[] = [];
+  /** Position of each block's first slot: j * blockSize until eviction leaves gaps. */
+  private starts: number[] = [];
   private filled = 0;
+  /** Tokens whose blocks were evicted or dropped by a context shift (since the last free). */
+  private dropped = 0;
+  private prunedFlag = false;
   /** Leading blocks already offered to the prefix cache; only PrefixCache moves it. */
   numHashed = 0;
 
@@ -41,6 +52,110 @@ export class BlockTable {
     return Math.floor(this.filled / this.blockSize);
   }
 
+  /** Tokens of the sequence this table has seen: those held plus those evicted or dropped. */
+  get numSeen(): number {
+    return this.filled + this.dropped;
+  }
+
+  get droppedTokens(): number {
+    return this.dropped;
+  }
+
+  /**
+   * Whether blocks were evicted or dropped: the KV written since attended to a pruned (or
+   * re-rotated) context, so it is not what the token prefix's hash chain stands for, and the
+   * prefix cache hashes none of this table's blocks any more (PrefixCache.commit).
+   */
+  get pruned(): boolean {
+    return this.prunedFlag;
+  }
+
+  /** First positions of the blocks, in table order. */
+  get blockStarts(): readonly number[] {
+    return this.starts;
+  }
+
+  /**
+   * The position (for RoPE) of cache entry `index` (in block-table order), past the end too:
+   * blocks after the last continue its positions.
+   */
+  positionAt(index: number): number {
+    const bs = this.blockSize;
+    const j = Math.floor(index / bs);
+    if (j < this.ids.length) return this.starts[j] + (index % bs);
+    const n = this.ids.length;
+    return (n === 0 ? 0 : this.starts[n - 1] + bs) + (j - n) * bs + (index % bs);
+  }
+
+  /**
+   * Evicts whole full blocks at table indices `indices` (never the last block, which is being
+   * filled): releases them and closes the table over the gap. The tokens after keep their
+   * positions, so the attention reads a table with gaps in position.
+   */
+  evict(indices: readonly number[], pool: BlockPool): void {
+    const drop = new Set(indices);
+    for (const i of drop) {
+      if (!Number.isInteger(i) || i < 0 || i >= this.numFullBlocks || i === this.ids.length - 1) {
+        throw new RangeError(`block ${i} of ${this.owner} is not a full block that may be evicted`);
+      }
+    }
+    if (drop.size === 0) return;
+    const keep = (_: unknown, i: number) => !drop.has(i);
+    for (let i = this.ids.length - 1; i >= 0; i--) {
+      if (!drop.has(i)) continue;
+      pool.release(this.ids[i]);
+      pool.markEvicted(this.ids[i]);
+    }
+    this.ids = this.ids.filter(keep);
+    this.starts = this.starts.filter(keep);
+    this.filled -= drop.size * this.blockSize;
+    this.dropped += drop.size * this.blockSize;
+    this.numHashed = Math.min(this.numHashed, this.numFullBlocks);
+    this.prunedFlag = true;
+  }
+
+  /**
+   * Context shift: drops the full blocks at `indices`, then moves every kept block to the
+   * contiguous positions j * blockSize. Returns the key rotations the device must apply and the
+   * copies it must make first. A kept block that must move and that another table holds is
+   * replaced by a private copy (the others keep the old content); one held by this table alone
+   * loses its hash, if it had one, before it is rotated in place. So a shifted block is never
+   * reachable through its old hash chain nor by another sequence. Null (nothing changed) when
+   * the pool lacks blocks for those copies.
+   */
+  shift(indices: readonly number[], pool: BlockPool): { copies: CopyPair[]; shifts: KeyShift[] } | null {
+    const drop = new Set(indices);
+    let copiesNeeded = 0;
+    let j = 0;
+    this.ids.forEach((b, i) => {
+      if (drop.has(i)) return;
+      if (this.starts[i] !== j * this.blockSize && pool.refCount(b) > 1) copiesNeeded++;
+      j++;
+    });
+    if (copiesNeeded > pool.numCopyDestinations) return null;
+    this.evict(indices, pool);
+    this.prunedFlag = true;
+    const copies: CopyPair[] = [];
+    const shifts: KeyShift[] = [];
+    for (let i = 0; i < this.ids.length; i++) {
+      const delta = i * this.blockSize - this.starts[i];
+      if (delta === 0) continue;
+      if (pool.refCount(this.ids[i]) === 1) pool.forgetHash(this.ids[i]);
+      else {
+        const src = this.ids[i];
+        const dst = pool.allocate('copy');
+        pool.setScore(dst, pool.scoreOf(src));
+        pool.markStepRead(src);
+        pool.release(src);
+        this.ids[i] = dst;
+        copies.push([src, dst]);
+      }
+      shifts.push({ block: this.ids[i], delta });
+      this.starts[i] = i * this.blockSize;
+    }
+    return { copies, shifts };
+  }
+
   /** Starts an empty table from prefix-cache hits: holds the blocks, counts `numTokens` of them as filled. */
   adopt(hits: readonly BlockId[], numTokens: number, pool: BlockPool): void {
     if (this.ids.length > 0) throw new Error(`table of ${this.owner} is not empty`);
@@ -49,6 +164,7 @@ export class BlockTable {
     }
     for (const b of hits) pool.retain(b);
     this.ids = [...hits];
+    this.starts = hits.map((_, j) => j * this.blockSize);
     this.filled = numTokens;
     this.numHashed = Math.min(hits.length, this.numFullBlocks);
   }
@@ -79,7 +195,10 @@ export class BlockTable {
       copies.push([src, dst]);
     }
     const needed = blocksFor(this.filled + count, this.blockSize);
-    while (this.ids.length < needed) this.ids.push(pool.allocate());
+    while (this.ids.length < needed) {
+      this.starts.push(this.positionAt(this.ids.length * this.blockSize));
+      this.ids.push(pool.allocate());
+    }
     this.filled += count;
     return copies;
   }
@@ -89,7 +208,10 @@ export class BlockTable {
     const child = new BlockTable(owner, this.blockSize);
     for (const b of this.ids) pool.retain(b);
     child.ids = [...this.ids];
+    child.starts = [...this.starts];
     child.filled = this.filled;
+    child.dropped = this.dropped;
+    child.prunedFlag = this.prunedFlag;
     child.numHashed = this.numHashed;
     return child;
   }
@@ -98,7 +220,10 @@ export class BlockTable {
   free(pool: BlockPool): void {
     pool.releaseChain(this.ids);
     this.ids = [];
+    this.starts = [];
     this.filled = 0;
+    this.dropped = 0;
+    this.prunedFlag = false;
     this.numHashed = 0;
   }
 }

@@ -38,6 +38,10 @@ export interface BlockSnapshot {
   owners: string[];
   hash?: BlockHash;
   persisted?: boolean;
+  /** The first block of a table that evicted or shifted: kept as its attention sink. */
+  sink?: boolean;
+  /** Free, evicted by a KV budget or a context shift, not reused yet. */
+  evicted?: boolean;
 }
 
 /** Positions of table block `index` that are filled. */
@@ -83,7 +87,11 @@ export function kvStats(pool: BlockPool, prefix: PrefixCacheStats, tables: Itera
 
 export function blockSnapshot(pool: BlockPool, tables: Iterable<BlockTable>): BlockSnapshot[] {
   const owners: string[][] = Array.from({ length: pool.numBlocks }, () => []);
-  for (const t of tables) for (const b of t.blocks) owners[b].push(t.owner);
+  const sinks = new Set<BlockId>();
+  for (const t of tables) {
+    for (const b of t.blocks) owners[b].push(t.owner);
+    if (t.pruned && t.blocks.length > 0) sinks.add(t.blocks[0]);
+  }
   return owners.map((o, id) => {
     const refs = pool.refCount(id);
     const hash = pool.hashOf(id);
@@ -91,6 +99,8 @@ export function blockSnapshot(pool: BlockPool, tables: Iterable<BlockTable>): Bl
     const cell: BlockSnapshot = { id, state, owners: o };
     if (hash !== undefined) cell.hash = hash;
     if (pool.isPersisted(id)) cell.persisted = true;
+    if (sinks.has(id)) cell.sink = true;
+    if (pool.isEvicted(id)) cell.evicted = true;
     return cell;
   });
 }

@@ -113,7 +113,8 @@ export class PrefixCache {
    */
   commit(table: BlockTable, chain: HashChain, tokens: readonly number[]): void {
     const full = table.numFullBlocks;
-    if (table.numHashed >= full) return;
+    // A pruned table's later blocks attended to a pruned context: no hash chain stands for them.
+    if (table.pruned || table.numHashed >= full) return;
     if (tokens.length < full * this.blockSize) throw new RangeError(`${table.owner} holds more positions than tokens`);
     this.extend(chain, tokens);
     const bs = this.blockSize;

@@ -7,10 +7,23 @@
 export interface SequenceChunk {
   /** Token ids to run through the model, at positions startPos, startPos+1, ... */
   tokens: readonly number[];
-  /** Position of tokens[0]; the sequence's cache already holds positions [0, startPos). */
+  /** Position of tokens[0] (for RoPE). */
   startPos: number;
-  /** Block ids covering positions [0, startPos + tokens.length). */
+  /**
+   * Cache entries before tokens[0], in block-table order: token i goes to entry cacheStart + i
+   * (slot = blockTable[entry / blockSize] * blockSize + entry % blockSize) and attends to
+   * entries 0..cacheStart + i. Absent: startPos (a table without gaps). Under eviction the
+   * table has gaps in position (evicted blocks are gone, the others keep their positions), so
+   * cacheStart < startPos.
+   */
+  cacheStart?: number;
+  /** Block ids covering cache entries [0, cacheStart + tokens.length). */
   blockTable: readonly number[];
+}
+
+/** The cache entry of a chunk's first token. */
+export function cacheStartOf(chunk: SequenceChunk): number {
+  return chunk.cacheStart ?? chunk.startPos;
 }
 
 export interface ForwardBatch {
@@ -19,7 +32,7 @@ export interface ForwardBatch {
   logits: 'last' | 'all';
 }
 
-/** The cache slot of a position: block_id * block_size + offset, as in vLLM. */
+/** The cache slot of a cache entry (a position, without gaps): block_id * block_size + offset, as in vLLM. */
 export function slotOf(blockTable: readonly number[], pos: number, blockSize: number): number {
   const block = blockTable[Math.floor(pos / blockSize)];
   if (block === undefined) throw new RangeError(`position ${pos} is past the block table (${blockTable.length} blocks)`);

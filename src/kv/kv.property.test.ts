@@ -5,6 +5,8 @@ import { appendCost, type BlockTable, type CopyPair, isWritable } from './BlockT
 import { hashBlock } from './hash.ts';
 import { KvCache } from './KvCache.ts';
 import type { HashChain } from './PrefixCache.ts';
+import type { EvictionPolicy, KvLimit } from './eviction/KvLimit.ts';
+import { makeRoom } from './eviction/makeRoom.ts';
 
 const NUM_BLOCKS = 10;
 const BS = 3;
@@ -19,7 +21,9 @@ type Op =
   | { kind: 'fork'; at: number }
   | { kind: 'free'; at: number }
   | { kind: 'lookup'; tokens: number[] }
-  | { kind: 'evict'; count: number };
+  | { kind: 'evict'; count: number }
+  | { kind: 'budget'; at: number; budgetBlocks: number; policy: EvictionPolicy; tokens: number[] }
+  | { kind: 'shift'; at: number; tokens: number[] };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('add' as const), tokens: tokens(12) }) },
@@ -37,21 +41,40 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('free' as const), at: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('lookup' as const), tokens: tokens(12) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('evict' as const), count: fc.integer({ min: 1, max: 4 }) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('budget' as const),
+      at: fc.nat(),
+      budgetBlocks: fc.integer({ min: 3, max: 5 }),
+      policy: fc.constantFrom<EvictionPolicy>('window', 'paged-eviction', 'random'),
+      tokens: tokens(7),
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('shift' as const), at: fc.nat(), tokens: tokens(4) }) },
 );
 
 /** How often the runs reached the interesting paths, so that a passing run means something. */
-const seen = { hits: 0, copies: 0, evictions: 0, refused: 0, wholePromptHits: 0 };
+const seen = { hits: 0, copies: 0, evictions: 0, refused: 0, wholePromptHits: 0, prunedBlocks: 0, shifts: 0, shiftCopies: 0 };
 
 interface LiveSeq {
   table: BlockTable;
   chain: HashChain;
+  /** Every token of the sequence, evicted ones included (its hash chain's input). */
   tokens: number[];
+  /** The token and position of each cache entry the table holds, in table order. */
+  held: Array<{ token: number; pos: number }>;
 }
+
+/** A deterministic stand-in for the device's ||V|| / ||K||. */
+const scoreOfBlock = (b: number, tokens: number[]) => ((b * 7919 + tokens.length * 31) % 17) / 17;
 
 /** The KV cache under test, next to a shadow of what the GPU would hold: a token per slot. */
 class Model {
   readonly kv = new KvCache({ numBlocks: NUM_BLOCKS, blockSize: BS, modelFingerprint: 'fp' });
   readonly shadow = new Int32Array(NUM_BLOCKS * BS).fill(-1);
+  /** The position each slot's key was rotated for: what a K-shift changes. */
+  readonly shadowPos = new Int32Array(NUM_BLOCKS * BS).fill(-1);
   readonly seqs: LiveSeq[] = [];
   private owners = 0;
 
@@ -76,7 +99,57 @@ class Model {
       case 'free': if (n > 0) this.kv.dropTable(this.seqs.splice(o.at % n, 1)[0].table); return;
       case 'lookup': return this.lookup(o.tokens);
       case 'evict': this.kv.pool.evictCached(o.count); return;
+      case 'budget': if (n > 0) this.underLimit(this.seqs[o.at % n], o.tokens, { budgetBlocks: o.budgetBlocks, policy: o.policy, overflow: 'refuse', sinkBlocks: 1, recentBlocks: 1, random: () => (o.tokens.length * 0.37 + this.owners * 0.11) % 1 }); return;
+      case 'shift': if (n > 0) this.shift(this.seqs[o.at % n], o.tokens); return;
     }
+  }
+
+  /** Appends under a KV budget: makeRoom evicts first, and the table then holds at most budget + 1 blocks. */
+  private underLimit(seq: LiveSeq, more: number[], limit: KvLimit, maxLen?: number): boolean {
+    const before = [...seq.table.blocks];
+    const room = makeRoom(seq.table, more.length, limit, this.kv.pool, maxLen);
+    this.keepSurvivors(seq, before, room?.copies ?? []);
+    if (!room) {
+      seen.refused++;
+      return false;
+    }
+    this.copy(room.copies);
+    seen.shiftCopies += room.copies.length;
+    for (const { block, delta } of room.shifts) {
+      seen.shifts++;
+      // The K-shift: only a block this table alone holds, unhashed, is rotated in place.
+      assert(isWritable(block, this.kv.pool), `shift rotates shared or hashed block ${block}`);
+      for (let o = 0; o < BS; o++) if (this.shadowPos[block * BS + o] >= 0) this.shadowPos[block * BS + o] += delta;
+    }
+    seq.held.forEach((h, e) => (h.pos = seq.table.positionAt(e)));
+    this.append(seq, more.slice(0, room.count));
+    if (limit.budgetBlocks !== null) assert(seq.table.blocks.length <= Math.max(before.length, limit.budgetBlocks + 1), `${seq.table.owner} holds ${seq.table.blocks.length} blocks over a budget of ${limit.budgetBlocks}`);
+    return true;
+  }
+
+  /** Keeps the held entries of the blocks that stayed (a shift's copy stands for its source), in order. */
+  private keepSurvivors(seq: LiveSeq, before: number[], copies: CopyPair[]): void {
+    const source = new Map(copies.map(([src, dst]) => [dst, src]));
+    const after = seq.table.blocks.map((b) => source.get(b) ?? b);
+    const kept: LiveSeq['held'] = [];
+    let j = 0;
+    before.forEach((b, i) => {
+      if (after[j] !== b) return;
+      kept.push(...seq.held.slice(i * BS, (i + 1) * BS));
+      j++;
+    });
+    assert(j === after.length, `${seq.table.owner}: its table is not a subsequence of what it held`);
+    seen.prunedBlocks += before.length - after.length;
+    seq.held = kept;
+  }
+
+  /** A context shift at the sequence's next position, then an append. */
+  private shift(seq: LiveSeq, more: number[]): void {
+    const next = seq.table.positionAt(seq.table.numTokens);
+    if (next < 3 * BS) return;
+    if (!this.underLimit(seq, more, { budgetBlocks: null, policy: 'none', overflow: 'shift', sinkBlocks: 1, recentBlocks: 1 }, next)) return;
+    const t = seq.table;
+    for (let e = 0; e < t.numTokens; e++) assert(t.positionAt(e) === e, `${t.owner}: positions are not contiguous after a shift`);
   }
 
   /** Admission as the scheduler does it: prefix hits, then the uncached suffix (at least one token). */
@@ -93,7 +166,7 @@ class Model {
     if (computed < hits.length * BS) seen.wholePromptHits++;
     const table = this.kv.createTable(`s${this.owners++}`);
     table.adopt(hits, computed, this.kv.pool);
-    const seq = { table, chain, tokens: prompt.slice(0, computed) };
+    const seq: LiveSeq = { table, chain, tokens: prompt.slice(0, computed), held: prompt.slice(0, computed).map((token, pos) => ({ token, pos })) };
     this.seqs.push(seq);
     this.append(seq, prompt.slice(computed));
   }
@@ -106,14 +179,20 @@ class Model {
     }
     seen.copies += copies.length;
     this.copy(copies);
-    const start = seq.tokens.length;
-    more.forEach((t, i) => this.write(seq.table, start + i, t));
+    const start = seq.held.length;
+    more.forEach((t, i) => {
+      const pos = seq.table.positionAt(start + i);
+      this.write(seq.table, start + i, t, pos);
+      seq.held.push({ token: t, pos });
+    });
     seq.tokens.push(...more);
+    const t = seq.table;
+    for (let i = 0; i < t.numFullBlocks; i++) if (Number.isNaN(this.kv.pool.scoreOf(t.blocks[i]))) this.kv.pool.setScore(t.blocks[i], scoreOfBlock(t.blocks[i], seq.tokens));
     this.kv.prefix.commit(seq.table, seq.chain, seq.tokens);
   }
 
   private fork(seq: LiveSeq): void {
-    this.seqs.push({ table: this.kv.forkTable(seq.table, `s${this.owners++}`), chain: seq.chain.clone(), tokens: [...seq.tokens] });
+    this.seqs.push({ table: this.kv.forkTable(seq.table, `s${this.owners++}`), chain: seq.chain.clone(), tokens: [...seq.tokens], held: seq.held.map((h) => ({ ...h })) });
   }
 
   private lookup(probe: number[]): void {
@@ -122,14 +201,18 @@ class Model {
   }
 
   private copy(pairs: CopyPair[]): void {
-    for (const [src, dst] of pairs) this.shadow.copyWithin(dst * BS, src * BS, (src + 1) * BS);
+    for (const [src, dst] of pairs) {
+      this.shadow.copyWithin(dst * BS, src * BS, (src + 1) * BS);
+      this.shadowPos.copyWithin(dst * BS, src * BS, (src + 1) * BS);
+    }
   }
 
   /** A write the forward would do; the block must be the writer's alone and unhashed. */
-  private write(table: BlockTable, pos: number, t: number): void {
-    const block = table.blocks[Math.floor(pos / BS)];
+  private write(table: BlockTable, entry: number, t: number, pos: number): void {
+    const block = table.blocks[Math.floor(entry / BS)];
     if (!isWritable(block, this.kv.pool)) throw new Error(`write into shared or hashed block ${block}`);
-    this.shadow[slotOf(table.blocks, pos, BS)] = t;
+    this.shadow[slotOf(table.blocks, entry, BS)] = t;
+    this.shadowPos[slotOf(table.blocks, entry, BS)] = pos;
   }
 
   blockTokens(b: number): number[] {
@@ -153,15 +236,23 @@ class Model {
       const content = this.blockTokens(b);
       assert(sameTokens(entry.tokens, content), `block ${b}: registered tokens differ from its content`);
       assert(hashBlock(entry.parent, salt, content, 0, BS) === hash, `block ${b}: hash does not match its content`);
+      // A hashed block holds a prefix's block at its own positions: never shifted nor written after a gap.
+      const first = this.shadowPos[b * BS];
+      assert(first % BS === 0, `hashed block ${b} holds keys for position ${first}, not a block start`);
+      for (let o = 0; o < BS; o++) assert(this.shadowPos[b * BS + o] === first + o, `hashed block ${b}: positions are not its own`);
     }
     assert(pool.numFree + pool.numUsed === NUM_BLOCKS, 'free + used != total');
     assert(pool.numFree === zero, `numFree ${pool.numFree}, blocks at refcount 0: ${zero}`);
     assert(pool.freeOrder().length === zero, 'free queue length');
     // Paging: every sequence reads back its own tokens through its block table.
     for (const s of this.seqs) {
-      assert(s.table.numTokens === s.tokens.length, `${s.table.owner}: numTokens`);
-      for (let p = 0; p < s.tokens.length; p++) {
-        assert(this.shadow[slotOf(s.table.blocks, p, BS)] === s.tokens[p], `${s.table.owner}: position ${p} reads a wrong token`);
+      assert(s.table.numTokens === s.held.length, `${s.table.owner}: numTokens`);
+      assert(s.table.numSeen === s.tokens.length, `${s.table.owner}: numSeen`);
+      for (let e = 0; e < s.held.length; e++) {
+        const slot = slotOf(s.table.blocks, e, BS);
+        assert(this.shadow[slot] === s.held[e].token, `${s.table.owner}: entry ${e} reads a wrong token`);
+        assert(this.shadowPos[slot] === s.table.positionAt(e), `${s.table.owner}: entry ${e}'s key is rotated for another position`);
+        if (e > 0) assert(s.table.positionAt(e) > s.table.positionAt(e - 1), `${s.table.owner}: positions do not increase`);
       }
     }
   }

@@ -32,11 +32,3 @@ export function parseLogitBias(raw: unknown, vocabSize?: number): LogitBias | nu
   }
   return bias.size > 0 ? bias : null;
 }
-
-/** The row with each biased token's logit shifted; the row itself when there is no bias. */
-export function applyLogitBias(logits: Float32Array, bias: LogitBias | null): Float32Array {
-  if (!bias) return logits;
-  const out = logits.slice();
-  for (const [id, b] of bias) if (id < out.length) out[id] += b;
-  return out;
-}

@@ -25,17 +25,3 @@ export function penalties(frequency: number | undefined, presence: number | unde
 export function hasPenalties(p: Penalties): boolean {
   return p.frequency !== 0 || p.presence !== 0;
 }
-
-/**
- * OpenAI's definition: logit[j] -= count[j] * frequency + (count[j] > 0) * presence, with
- * count[j] how often token j appears in `generated` (this choice's output so far, not its
- * prompt). Returns the row itself when both penalties are 0.
- */
-export function applyPenalties(logits: Float32Array, generated: readonly number[], p: Penalties): Float32Array {
-  if (!hasPenalties(p) || generated.length === 0) return logits;
-  const counts = new Map<number, number>();
-  for (const id of generated) counts.set(id, (counts.get(id) ?? 0) + 1);
-  const out = logits.slice();
-  for (const [id, count] of counts) if (id < out.length) out[id] -= count * p.frequency + p.presence;
-  return out;
-}

@@ -65,7 +65,7 @@ describe('Scheduler: continuous batching', () => {
     drive(scheduler, new FakePagedModel(16, 16), { eos });
     expect(seq.finishReason).toBe('stop');
     expect(seq.outputTokens).toEqual(greedy(job).slice(0, 6));
-    expect(seq.usage()).toEqual({ promptTokens: 20, cachedPromptTokens: 0, completionTokens: 6 });
+    expect(seq.usage()).toEqual({ promptTokens: 20, cachedPromptTokens: 0, completionTokens: 6, evictedTokens: 0 });
   });
 });
 
@@ -153,7 +153,7 @@ describe('Scheduler: prefix cache', () => {
     scheduler.appendTokens(model.step(plan));
     drive(scheduler, model);
     expect(again.outputTokens).toEqual(first.outputTokens);
-    expect(again.usage()).toEqual({ promptTokens: 208, cachedPromptTokens: 207, completionTokens: 5 });
+    expect(again.usage()).toEqual({ promptTokens: 208, cachedPromptTokens: 207, completionTokens: 5, evictedTokens: 0 });
   });
 
   it('keeps user cache salts apart', () => {

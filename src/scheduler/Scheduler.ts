@@ -1,6 +1,9 @@
 import { InvalidParamsError } from '../errors.ts';
 import type { BlockSnapshot, KvStats } from '../kv/KvAccounting.ts';
 import { KvCache } from '../kv/KvCache.ts';
+import { makeRoom } from '../kv/eviction/makeRoom.ts';
+import type { CopyPair, KeyShift } from '../kv/BlockTable.ts';
+import { admissionCap, blocksToScore } from './kvLimits.ts';
 import { planAdmission } from './admission.ts';
 import { type AdmissionReserve, checkReserve, DEFAULT_RESERVE, GrowthForecast } from './reserve.ts';
 import { type FinishReason, Sequence } from './Sequence.ts';
@@ -88,6 +91,7 @@ export class Scheduler<P = unknown> {
       params: req.params,
       table: this.kv.createTable(req.id),
       chain: this.kv.prefix.newChain(req.cacheSalt),
+      kv: req.kv,
     });
     this.waiting.push(seq);
     this.live.set(seq.id, seq);
@@ -124,8 +128,9 @@ export class Scheduler<P = unknown> {
       if (step.budget === 0) break;
       if (seq.status === 'running') this.scheduleRunning(seq, Math.min(seq.numUncomputed, step.budget), step, preempted);
     }
-    // Admitting now would only preempt again next step.
-    const admitted = preempted.length === 0 ? this.admitWaiting(step) : [];
+    // Admitting now would only preempt again next step, unless nothing would run (a sequence
+    // whose context shift found no block for a copy preempted itself: readmitted at once).
+    const admitted = preempted.length === 0 || step.isEmpty ? this.admitWaiting(step) : [];
     return step.build(preempted, admitted, this.kv.numBlocks);
   }
 
@@ -235,17 +240,36 @@ export class Scheduler<P = unknown> {
     return this.kv.stats();
   }
 
+  /** Full blocks of running 'paged-eviction' sequences that the device has not scored yet. */
+  blocksToScore(): number[] {
+    return blocksToScore(this.running, this.kv.pool);
+  }
+
   snapshot(): BlockSnapshot[] {
     return this.kv.snapshot();
   }
 
-  /** Gives a running sequence `count` more slots, preempting the newest sequences until they fit. */
-  private scheduleRunning(seq: Sequence<P>, count: number, step: StepBuilder, preempted: string[]): void {
+  /**
+   * Gives a running sequence up to `count` more slots, preempting the newest sequences until
+   * they fit; first evicts or shifts its context as its KV limit says (makeRoom).
+   */
+  private scheduleRunning(seq: Sequence<P>, want: number, step: StepBuilder, preempted: string[]): void {
+    const moves: { copies: CopyPair[]; shifts: KeyShift[] } = { copies: [], shifts: [] };
+    let count = 0;
     for (;;) {
+      if (count === 0) {
+        const room = makeRoom(seq.table, want, seq.kv, this.kv.pool, this.maxModelLen);
+        if (room) {
+          seq.evictedTokens += room.evicted;
+          moves.copies.push(...room.copies);
+          moves.shifts.push(...room.shifts);
+          count = room.count;
+        }
+      }
       const start = seq.numComputed;
-      const copies = seq.table.append(count, this.kv.pool);
+      const copies = count > 0 ? seq.table.append(count, this.kv.pool) : null;
       if (copies) {
-        step.add(seq, start, count, copies);
+        step.add(seq, start, count, [...moves.copies, ...copies], moves.shifts);
         return;
       }
       const victim = this.running[this.running.length - 1];
@@ -270,7 +294,7 @@ export class Scheduler<P = unknown> {
 
   /** Admits the head of the queue if its blocks fit, keeping the reserve `forecast` measures; prefix hits fill its table. */
   private admit(seq: Sequence<P>, step: StepBuilder, forecast: GrowthForecast | undefined): boolean {
-    const plan = planAdmission(seq, this.kv, step.budget, forecast);
+    const plan = planAdmission(seq, this.kv, step.budget, forecast, admissionCap(seq.kv, this.blockSize, this.maxModelLen));
     if (!plan) return false;
     seq.table.adopt(plan.hits, plan.computed, this.kv.pool);
     const copies = seq.table.append(plan.count, this.kv.pool);

@@ -1,4 +1,5 @@
 import type { BlockTable } from '../kv/BlockTable.ts';
+import { type KvLimit, NO_LIMIT } from '../kv/eviction/KvLimit.ts';
 import type { HashChain } from '../kv/PrefixCache.ts';
 
 /**
@@ -15,6 +16,8 @@ export interface Usage {
   /** Prompt tokens whose KV came from the prefix cache instead of being computed. */
   cachedPromptTokens: number;
   completionTokens: number;
+  /** Tokens whose KV was evicted (KV budget) or dropped by a context shift, over the request's life. */
+  evictedTokens: number;
 }
 
 /**
@@ -32,6 +35,10 @@ export class Sequence<P = unknown> {
   readonly table: BlockTable;
   /** Hashes of the full blocks of `tokens`, kept across preemption since tokens only grow. */
   readonly chain: HashChain;
+  /** Its KV budget, eviction policy and what it does at the trained context. */
+  readonly kv: KvLimit;
+  /** Tokens evicted or dropped so far (a recompute after preemption counts its own again). */
+  evictedTokens = 0;
   status: SequenceStatus = 'waiting';
   finishReason: FinishReason | undefined;
   /** Cache hits at first admission (a recompute after preemption does not count). */
@@ -50,6 +57,7 @@ export class Sequence<P = unknown> {
     parentId?: string;
     table: BlockTable;
     chain: HashChain;
+    kv?: KvLimit;
   }) {
     this.id = init.id;
     this.requestId = init.requestId;
@@ -60,6 +68,7 @@ export class Sequence<P = unknown> {
     this.parentId = init.parentId;
     this.table = init.table;
     this.chain = init.chain;
+    this.kv = init.kv ?? NO_LIMIT;
   }
 
   /** Prompt then generated tokens. */
@@ -79,14 +88,14 @@ export class Sequence<P = unknown> {
     return this.all.length - this.promptLength;
   }
 
-  /** Positions whose KV is in the cache (or being written by the step in flight). */
+  /** Tokens whose KV was computed (held, being written by the step in flight, or evicted since). */
   get numComputed(): number {
-    return this.table.numTokens;
+    return this.table.numSeen;
   }
 
   /** Tokens still to run through the model; 1 for a sequence that is decoding. */
   get numUncomputed(): number {
-    return this.all.length - this.table.numTokens;
+    return this.all.length - this.table.numSeen;
   }
 
   get isFinished(): boolean {
@@ -110,14 +119,16 @@ export class Sequence<P = unknown> {
       parentId: this.id,
       table,
       chain: this.chain.clone(),
+      kv: this.kv,
     });
     child.status = 'running';
     child.cachedPromptTokens = this.cachedPromptTokens;
+    child.evictedTokens = this.evictedTokens;
     return child;
   }
 
   usage(): Usage {
-    return { promptTokens: this.promptLength, cachedPromptTokens: this.cachedPromptTokens, completionTokens: this.numOutput };
+    return { promptTokens: this.promptLength, cachedPromptTokens: this.cachedPromptTokens, completionTokens: this.numOutput, evictedTokens: this.evictedTokens };
   }
 }
 
@@ -127,7 +138,8 @@ export class Sequence<P = unknown> {
  */
 export function requestUsage(sequences: readonly Sequence<unknown>[]): Usage {
   const root = sequences.find((s) => s.parentId === undefined) ?? sequences[0];
-  if (!root) return { promptTokens: 0, cachedPromptTokens: 0, completionTokens: 0 };
+  if (!root) return { promptTokens: 0, cachedPromptTokens: 0, completionTokens: 0, evictedTokens: 0 };
   const completionTokens = sequences.reduce((sum, s) => sum + s.numOutput, 0);
-  return { promptTokens: root.promptLength, cachedPromptTokens: root.cachedPromptTokens, completionTokens };
+  const evictedTokens = sequences.reduce((sum, s) => sum + s.evictedTokens, 0);
+  return { promptTokens: root.promptLength, cachedPromptTokens: root.cachedPromptTokens, completionTokens, evictedTokens };
 }

@@ -1,5 +1,5 @@
 import type { ForwardBatch, SequenceChunk } from '../kv/batch.ts';
-import type { CopyPair } from '../kv/BlockTable.ts';
+import type { CopyPair, KeyShift } from '../kv/BlockTable.ts';
 import { copyPlanViolation } from '../kv/copyPlan.ts';
 import type { Sequence } from './Sequence.ts';
 
@@ -19,6 +19,8 @@ export interface StepPlan {
    * src/kv/copyPlan.ts defines (no block copied to twice, none both copied from and to).
    */
   copies: CopyPair[];
+  /** Context shifts' key rotations, to run after the copies and before the forward. */
+  shifts: KeyShift[];
   /** Sequences whose blocks were taken back this step; they wait to be recomputed. */
   preempted: string[];
   /** Sequences admitted from the queue this step, in queue order (readmitted preempted ones too). */
@@ -43,11 +45,15 @@ export function forwardBatchOf(plan: StepPlan): ForwardBatch {
  * preempted later in the same step (its blocks, copies included, were given back).
  */
 export class StepBuilder {
-  private readonly entries = new Map<string, { chunk: ScheduledChunk; copies: CopyPair[] }>();
+  private readonly entries = new Map<string, { chunk: ScheduledChunk; copies: CopyPair[]; shifts: KeyShift[] }>();
   private left: number;
 
   constructor(maxTokens: number) {
     this.left = maxTokens;
+  }
+
+  get isEmpty(): boolean {
+    return this.entries.size === 0;
   }
 
   /** Tokens that may still join this step. */
@@ -55,16 +61,21 @@ export class StepBuilder {
     return this.left;
   }
 
-  /** Adds `seq`'s tokens [start, start + count), whose slots its table has just reserved. */
-  add(seq: Sequence<unknown>, start: number, count: number, copies: CopyPair[]): void {
+  /**
+   * Adds `seq`'s tokens [start, start + count), whose slots its table has just reserved (the
+   * last `count` cache entries), at the positions the table gives them.
+   */
+  add(seq: Sequence<unknown>, start: number, count: number, copies: CopyPair[], shifts: KeyShift[] = []): void {
+    const cacheStart = seq.table.numTokens - count;
     const chunk: ScheduledChunk = {
       seqId: seq.id,
       tokens: seq.tokens.slice(start, start + count),
-      startPos: start,
+      startPos: seq.table.positionAt(cacheStart),
+      cacheStart,
       blockTable: [...seq.table.blocks],
       sample: start + count === seq.tokens.length,
     };
-    this.entries.set(seq.id, { chunk, copies });
+    this.entries.set(seq.id, { chunk, copies, shifts });
     this.left -= count;
   }
 
@@ -79,14 +90,16 @@ export class StepBuilder {
   build(preempted: string[], admitted: string[], numBlocks: number): StepPlan {
     const chunks: ScheduledChunk[] = [];
     const copies: CopyPair[] = [];
+    const shifts: KeyShift[] = [];
     let numTokens = 0;
-    for (const { chunk, copies: c } of this.entries.values()) {
+    for (const { chunk, copies: c, shifts: s } of this.entries.values()) {
       chunks.push(chunk);
       copies.push(...c);
+      shifts.push(...s);
       numTokens += chunk.tokens.length;
     }
     const broken = copyPlanViolation(copies, numBlocks);
     if (broken) throw new Error(`the scheduler planned copies that break the copy-plan invariant: ${broken}`);
-    return { chunks, copies, preempted, admitted, numTokens };
+    return { chunks, copies, shifts, preempted, admitted, numTokens };
   }
 }

@@ -1,6 +1,7 @@
 import type { BlockId } from '../kv/BlockTable.ts';
 import { appendFits } from '../kv/BlockTable.ts';
 import type { KvCache } from '../kv/KvCache.ts';
+import { type AdmissionCap, NO_CAP } from './kvLimits.ts';
 import type { GrowthForecast } from './reserve.ts';
 import type { Sequence } from './Sequence.ts';
 
@@ -19,12 +20,13 @@ export interface AdmissionPlan {
  * admission cannot deadlock. Only the uncached suffix is computed, always including the last
  * token so that there are logits to sample.
  */
-export function planAdmission(seq: Sequence<unknown>, kv: KvCache, budget: number, forecast?: GrowthForecast): AdmissionPlan | null {
+export function planAdmission(seq: Sequence<unknown>, kv: KvCache, budget: number, forecast?: GrowthForecast, cap: AdmissionCap = NO_CAP): AdmissionPlan | null {
   const bs = kv.blockSize;
   const total = seq.tokens.length;
-  const hits = kv.prefix.lookup(seq.chain, seq.tokens);
+  // A KV budget or the context bounds how much of a long prompt one step may hold.
+  const hits = kv.prefix.lookup(seq.chain, seq.tokens).slice(0, cap.hitBlocks);
   const attempts: AdmissionPlan[] = [];
-  const add = (blocks: BlockId[], computed: number) => attempts.push({ hits: blocks, computed, count: Math.min(total - computed, budget) });
+  const add = (blocks: BlockId[], computed: number) => attempts.push({ hits: blocks, computed, count: Math.min(total - computed, budget, cap.entries - computed) });
   add(hits, Math.min(hits.length * bs, total - 1));
   // A whole-prompt hit rewrites its last token into a copy of the last block; if that one extra
   // block does not fit, recomputing the whole last block needs none.

@@ -51,7 +51,7 @@ describe('Scheduler: n > 1 by forking', () => {
       expect(seq.finishReason).toBe('length');
     }
     expect(new Set(family.map((s) => s.outputTokens[0])).size).toBe(4);
-    expect(requestUsage(family)).toEqual({ promptTokens: len, cachedPromptTokens: 0, completionTokens: 160 });
+    expect(requestUsage(family)).toEqual({ promptTokens: len, cachedPromptTokens: 0, completionTokens: 160, evictedTokens: 0 });
     expect(scheduler.stats().blocksUsed).toBe(0);
   });
 

@@ -1,6 +1,7 @@
 import { blocksFor } from '../kv/batch.ts';
 import type { BlockPool } from '../kv/BlockPool.ts';
 import { appendCost, type BlockId } from '../kv/BlockTable.ts';
+import { maxHeldBlocks } from '../kv/eviction/KvLimit.ts';
 import type { Sequence } from './Sequence.ts';
 
 /**
@@ -74,7 +75,8 @@ export class GrowthForecast {
       this.back[k]--;
       this.credited.delete(b);
     }
-    const p = profile(seq, blocks, seq.numComputed, seq.numComputed, 1, this.rule.lookaheadSteps, this.pool, this.blockSize);
+    const held = seq.table.numTokens;
+    const p = profile(seq, blocks, held, held, 1, this.rule.lookaheadSteps, this.pool, this.blockSize);
     for (let k = 0; k < p.take.length; k++) {
       this.take[k] += p.take[k];
       this.back[k] += p.back[k];
@@ -125,11 +127,14 @@ function profile(seq: Sequence<unknown>, blocks: readonly BlockId[], filled: num
   // A prefill may end in the next step (the token budget permitting), so its whole prompt
   // counts there; then one token a step, never past prompt + maxTokens - 1 (the last sampled
   // token is never computed).
-  const last = seq.promptLength + seq.maxTokens - 1;
-  const target = (k: number) => (k === 0 ? computed : Math.max(computed, Math.min(seq.tokens.length + k, last)));
-  const fresh = (k: number) => Math.max(0, blocksFor(target(k), bs) - blocks.length);
+  // Counted in cache entries: tokens less those evicted, and never past the KV budget.
+  const dropped = seq.table.droppedTokens;
+  const last = seq.promptLength + seq.maxTokens - 1 - dropped;
+  const target = (k: number) => (k === 0 ? computed : Math.max(computed, Math.min(seq.tokens.length - dropped + k, last)));
+  const cap = maxHeldBlocks(seq.kv);
+  const fresh = (k: number) => Math.max(0, Math.min(blocksFor(target(k), bs), cap) - blocks.length);
   // A copy-on-write, and hits revived from the free queue, are taken with the first write.
-  const extra = target(steps) > filled ? appendCost(blocks, filled, target(steps) - filled, bs, pool) - fresh(steps) : 0;
+  const extra = target(steps) > filled ? appendCost(blocks, filled, target(steps) - filled, bs, pool) - Math.max(0, blocksFor(target(steps), bs) - blocks.length) : 0;
   let firstWrite = true;
   for (let k = 0; k <= steps; k++) {
     take[k] = fresh(k) - (k > 0 ? fresh(k - 1) : 0);
@@ -139,7 +144,7 @@ function profile(seq: Sequence<unknown>, blocks: readonly BlockId[], filled: num
     }
   }
   // Only a sequence that samples in this step (its prompt done) is sure to end on time.
-  const end = computed === seq.tokens.length ? seq.maxTokens - seq.numOutput - 1 : -1;
+  const end = computed === seq.tokens.length - dropped ? seq.maxTokens - seq.numOutput - 1 : -1;
   if (end < 0 || end >= steps) return { take, back, end: -1, own: [] };
   let revived = 0;
   for (const b of blocks) if (pool.refCount(b) === 0) revived++;

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { applyLogitBias, parseLogitBias } from '../../src/sampling/logitBias.ts';
-import { applyPenalties, hasPenalties, penalties } from '../../src/sampling/penalties.ts';
+import { type LogitBias, parseLogitBias } from '../../src/sampling/logitBias.ts';
+import { applyAdjustments, logitAdjustments, MASKED_LOGIT, rowMask } from '../../src/sampling/logitAdjustments.ts';
+import { hasPenalties, NO_PENALTIES, type Penalties, penalties } from '../../src/sampling/penalties.ts';
+
+/** A row with `bias` applied as the engine applies it (a ban through the row's mask). */
+function applyLogitBias(logits: Float32Array, bias: LogitBias | null): Float32Array {
+  const a = logitAdjustments([], NO_PENALTIES, bias);
+  return applyAdjustments(logits, a, rowMask(logits.length, null, a?.banned ?? []));
+}
+
+const applyPenalties = (logits: Float32Array, generated: number[], p: Penalties) => applyAdjustments(logits, logitAdjustments(generated, p, null), null);
 import { Rng } from '../../src/sampling/Rng.ts';
 import { argmax } from '../../src/sampling/argmax.ts';
 import { sample } from '../../src/sampling/sample.ts';
@@ -26,7 +35,7 @@ describe('applyLogitBias', () => {
     const top = argmax(logits);
     logits[top] = 1000; // far beyond what a finite -100 could undo
     const banned = applyLogitBias(logits, parseLogitBias({ [top]: -100 }));
-    expect(banned[top]).toBe(-Infinity);
+    expect(banned[top]).toBe(MASKED_LOGIT);
     expect(argmax(banned)).not.toBe(top);
     for (let seed = 0; seed < 50; seed++) expect(sample(banned, samplingParams({ temperature: 1.5, seed }), new Rng(seed))).not.toBe(top);
     const low = argmax(logits.map((v) => -v));

@@ -113,8 +113,11 @@ describe('messages: the developer role and text content parts (issue 13)', () =>
     expect(refusal({ messages: [{ role: 'user', content: [{ type: 'text', text: 3 }] }] }).param).toBe('messages[0].content[0].text');
   });
 
-  it('roles Folio cannot render (tool, function) are refused', () => {
-    expect(refusal({ messages: [{ role: 'tool', content: 'x', tool_call_id: 'a' }] }).param).toBe('messages[0].role');
+  it("the legacy 'function' role is refused; 'tool' messages are accepted with their call id (issue 16)", () => {
+    expect(refusal({ messages: [{ role: 'function', content: 'x', name: 'f' }] }).param).toBe('messages[0].role');
+    expect(refusal({ messages: [{ role: 'tool', content: 'x' }] }).param).toBe('messages[0].tool_call_id');
+    const p = parseRequest({ messages: [{ role: 'tool', content: 'x', tool_call_id: 'a' }] });
+    expect('messages' in p.prompt && p.prompt.messages[0]).toEqual({ role: 'tool', content: 'x', tool_call_id: 'a' });
   });
 });
 

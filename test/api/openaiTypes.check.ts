@@ -19,12 +19,21 @@ type SupportedMessage =
   | TextOnly<OpenAI.Chat.Completions.ChatCompletionSystemMessageParam>
   | TextOnly<OpenAI.Chat.Completions.ChatCompletionDeveloperMessageParam>
   | TextOnly<OpenAI.Chat.Completions.ChatCompletionUserMessageParam>
-  | (Pick<OpenAI.Chat.Completions.ChatCompletionAssistantMessageParam, 'role'> & { content: string | TextPart[] });
+  | (Pick<OpenAI.Chat.Completions.ChatCompletionAssistantMessageParam, 'role'> & { content: string | TextPart[] })
+  // Issue 16: a turn that called functions, and a function's answer.
+  | (Pick<OpenAI.Chat.Completions.ChatCompletionAssistantMessageParam, 'role'> & { content: null; tool_calls: OpenAI.Chat.Completions.ChatCompletionMessageFunctionToolCall[] })
+  | TextOnly<OpenAI.Chat.Completions.ChatCompletionToolMessageParam>;
+
+/** Function tools, and the tool choices Folio runs (no custom tools, no allowed-tools lists). */
+type SupportedTools = {
+  tools?: OpenAI.Chat.Completions.ChatCompletionFunctionTool[] | null;
+  tool_choice?: 'none' | 'auto' | 'required' | OpenAI.Chat.Completions.ChatCompletionNamedToolChoice | null;
+};
 
 /** The sampling parameters both APIs share, as OpenAI types them (nulls included). */
 type Shared = 'model' | 'frequency_penalty' | 'presence_penalty' | 'logit_bias' | 'max_tokens' | 'n' | 'seed' | 'stop' | 'stream_options' | 'temperature' | 'top_p' | 'user';
 
-export type SupportedChatParams = Pick<Chat, Shared | 'max_completion_tokens' | 'logprobs' | 'top_logprobs' | 'stream'> & { messages: SupportedMessage[] };
+export type SupportedChatParams = Pick<Chat, Shared | 'max_completion_tokens' | 'logprobs' | 'top_logprobs' | 'stream' | 'response_format'> & SupportedTools & { messages: SupportedMessage[] };
 export type SupportedTextParams = Pick<OpenAI.Completions.CompletionCreateParams, Shared | 'logprobs' | 'stream'> & { prompt: string };
 
 /**
@@ -75,4 +84,13 @@ export async function asAPageWritesIt(engine: FolioEngine): Promise<void> {
   }
   const text: OpenAI.Completions.Completion = await engine.completions.create({ model: 'stories260K', prompt: 'Once', logprobs: 2, max_tokens: null });
   void text;
+  const tool: OpenAI.Chat.Completions.ChatCompletionFunctionTool = { type: 'function', function: { name: 'f', parameters: { type: 'object' }, strict: true } };
+  const call: OpenAI.Chat.Completions.ChatCompletion = await engine.chat.completions.create({
+    model: 'stories260K',
+    messages: [{ role: 'user', content: 'x' }],
+    tools: [tool],
+    tool_choice: { type: 'function', function: { name: 'f' } },
+    response_format: { type: 'text' },
+  } satisfies SupportedChatParams);
+  void call.choices[0].message.tool_calls;
 }

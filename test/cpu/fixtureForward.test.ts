@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CpuBackend } from '../../src/cpu/CpuBackend.ts';
+import { createCpuBackend } from '../../src/cpu/cpuKernels.ts';
 import { parseConfig } from '../../src/model/config.ts';
 import { parseLlama2cCheckpoint } from '../../src/model/llama2c/checkpoint.ts';
 import { huggingFaceConfig, huggingFaceTensors } from '../../src/model/llama2c/toHuggingFace.ts';
@@ -17,11 +17,12 @@ function weightsFromCheckpoint(): ModelWeights {
   return { config: parseConfig(huggingFaceConfig(ckpt)), tensors, fingerprint: 'test' };
 }
 
-describe('reference forward pass on stories260K', () => {
+describe.each(['js', 'wasm'] as const)('forward pass on stories260K (%s kernels)', (kernels) => {
   it('reproduces the llama2.c greedy fixture token by token (teacher-forced prompt, then greedy)', async () => {
     const w = weightsFromCheckpoint();
     const blockSize = 16;
-    const backend = new CpuBackend(w, { blockSize, numBlocks: Math.ceil(fixture.positions / blockSize) });
+    const { backend, kernels: ran } = await createCpuBackend(w, { blockSize, numBlocks: Math.ceil(fixture.positions / blockSize) }, { kernels });
+    expect(ran).toBe(kernels);
     // Blocks in a scrambled order prove that only the block table addresses the cache.
     const table = Array.from({ length: backend.numBlocks }, (_, i) => (i * 7) % backend.numBlocks);
     const ids = [1];

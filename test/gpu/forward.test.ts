@@ -3,6 +3,7 @@ import { CpuBackend } from '../../src/cpu/CpuBackend.ts';
 import { GpuBackend } from '../../src/gpu/GpuBackend.ts';
 import type { SequenceChunk } from '../../src/kv/batch.ts';
 import { dawnGpu } from '../../src/gpu/dawn.ts';
+import { KERNEL_SETS } from './kernelSets.ts';
 import { maxAbsDiff, prng, qwenLikeConfig, randomTokens, randomWeights, scrambledBlocks, storiesConfig } from './randomModel.ts';
 
 const backends: GpuBackend[] = [];
@@ -11,15 +12,16 @@ afterAll(() => backends.forEach((b) => b.dispose()));
 const variants = [
   { name: 'stories260K shape (tied embeddings)', config: storiesConfig, seed: 11 },
   { name: 'GQA 4:1 + qkv bias + llama3 RoPE scaling + untied LM head', config: qwenLikeConfig, seed: 12 },
-];
+].flatMap((v) => KERNEL_SETS.map((kernels) => ({ ...v, kernels })));
 
-describe.each(variants)('whole forward pass: $name', ({ config, seed }) => {
+describe.each(variants)('whole forward pass: $name, $kernels kernels', ({ config, seed, kernels }) => {
   it('gives the reference logits at every position, over chunked prefill and decode', async () => {
     const weights = randomWeights(config, seed);
     const blockSize = 8;
     const numBlocks = 16;
-    const gpu = await GpuBackend.create(weights, { blockSize, numBlocks, gpu: dawnGpu() });
+    const gpu = await GpuBackend.create(weights, { blockSize, numBlocks, gpu: dawnGpu(), kernels });
     backends.push(gpu);
+    expect(gpu.kernelSet).toBe(kernels);
     const cpu = new CpuBackend(weights, { blockSize, numBlocks });
     const rand = prng(seed);
     const prompt = randomTokens(rand, 40, config.vocabSize);

@@ -3,6 +3,8 @@ import { CpuBackend } from '../../src/cpu/CpuBackend.ts';
 import { GpuBackend } from '../../src/gpu/GpuBackend.ts';
 import { blocksFor, type SequenceChunk } from '../../src/kv/batch.ts';
 import { dawnGpu } from '../../src/gpu/dawn.ts';
+import type { KernelSet } from '../../src/gpu/kernelSet.ts';
+import { KERNEL_SETS } from './kernelSets.ts';
 import { argmax, prng, qwenLikeConfig, randomTokens, randomWeights, scrambledBlocks } from './randomModel.ts';
 
 const config = qwenLikeConfig;
@@ -11,13 +13,13 @@ const backends: GpuBackend[] = [];
 afterAll(() => backends.forEach((b) => b.dispose()));
 
 /** Greedy generation for 3 sequences batched together, argmax on the GPU. */
-async function generate(blockSize: number, steps: number): Promise<number[][]> {
+async function generate(blockSize: number, steps: number, kernels: KernelSet): Promise<number[][]> {
   const rand = prng(7);
   const prompts = [5, 30, 61].map((n) => randomTokens(rand, n, config.vocabSize));
   const numBlocks = 3 * blocksFor(61 + steps, blockSize);
   const free = Array.from({ length: numBlocks }, (_, i) => i);
   const tables = prompts.map(() => scrambledBlocks(rand, free, blocksFor(61 + steps, blockSize)));
-  const gpu = await GpuBackend.create(weights, { blockSize, numBlocks, gpu: dawnGpu() });
+  const gpu = await GpuBackend.create(weights, { blockSize, numBlocks, gpu: dawnGpu(), kernels });
   backends.push(gpu);
   const seqs = prompts.map((p) => [...p]);
   const cached = prompts.map(() => 0);
@@ -32,11 +34,11 @@ async function generate(blockSize: number, steps: number): Promise<number[][]> {
   return seqs.map((t, i) => t.slice(prompts[i].length));
 }
 
-describe('greedy decoding on the GPU', () => {
+describe.each(KERNEL_SETS)('greedy decoding on the GPU, %s kernels', (kernels) => {
   it('gives identical tokens at block sizes 8, 16 and 32, and matches the CPU', async () => {
     const steps = 6;
     const outs = [];
-    for (const bs of [8, 16, 32]) outs.push(await generate(bs, steps));
+    for (const bs of [8, 16, 32]) outs.push(await generate(bs, steps, kernels));
     expect(outs[1]).toEqual(outs[0]);
     expect(outs[2]).toEqual(outs[0]);
 

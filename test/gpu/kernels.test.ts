@@ -17,7 +17,11 @@ import {
   siluMulPipeline,
 } from '../../src/gpu/kernels.ts';
 import { packStep } from '../../src/gpu/stepInputs.ts';
-import { dawnDevice } from '../../src/gpu/dawn.ts';
+import { dawnDevice, dawnGpu } from '../../src/gpu/dawn.ts';
+import { type AttentionIo, type AttentionRows, FlashAttention, ropeKvWritePipeline } from '../../src/gpu/attention.ts';
+import type { AttentionPlan } from '../../src/gpu/attentionPlan.ts';
+import { GpuDevice } from '../../src/gpu/device.ts';
+import { KERNEL_SETS } from './kernelSets.ts';
 import { dispatch, empty, readF32, readU32, rowsUniform, upload } from './harness.ts';
 import { argmax, maxAbsDiff, prng, qwenLikeConfig, randomArray } from './randomModel.ts';
 
@@ -25,6 +29,11 @@ let device: GPUDevice;
 beforeAll(async () => {
   device = await dawnDevice();
 });
+const testDevice = () => device;
+
+/** A GpuDevice (what the 'gpu' set's attention takes), made on first use. */
+let gpuDeviceMemo: Promise<GpuDevice> | null = null;
+const gpuDevice = () => (gpuDeviceMemo ??= GpuDevice.request(dawnGpu()));
 
 const MAX = 65535;
 
@@ -159,8 +168,69 @@ describe('kv_write', () => {
   });
 });
 
-describe('paged_attention', () => {
-  it.each([5, 8, 32])('attends causally through scrambled block tables (block size %i, GQA, mixed rows)', async (blockSize) => {
+/** Runs the 'gpu' set's attention (partial + reduce) on one layer's buffers, `splitKeys` keys per item. */
+async function flashAttention(gd: GpuDevice, s: KernelShape, step: AttentionRows, io: AttentionIo, pools: { k: GPUBuffer[]; v: GPUBuffer[] }, splitKeys: number): Promise<AttentionPlan> {
+  const fa = new FlashAttention(gd, s, pools, { sharedPrefix: false, splitKeys });
+  const plan = fa.prepare(step, io);
+  const encoder = gd.device.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  fa.encode(pass, 0, MAX);
+  pass.end();
+  gd.device.pushErrorScope('validation');
+  gd.device.queue.submit([encoder.finish()]);
+  const err = await gd.device.popErrorScope();
+  if (err) throw new Error(err.message);
+  await gd.device.queue.onSubmittedWorkDone();
+  fa.destroy();
+  return plan;
+}
+
+describe('rope_kv_write (the gpu set)', () => {
+  it('rotates q in place and writes rotated k and v into the slots, as rope then kv_write do', async () => {
+    const c = qwenLikeConfig;
+    const s = kernelShape(c, 8);
+    const numBlocks = 6;
+    const stride = (s.numHeads + 2 * s.numKvHeads) * s.headDim;
+    const kvDim = s.numKvHeads * s.headDim;
+    const positions = [0, 17, 300];
+    const slots = [0, 13, 47];
+    const qkv = randomArray(prng(8), positions.length * stride);
+    const invFreq = ropeInvFreq(c);
+    const step = packStep({ chunks: positions.map((p) => ({ tokens: [1], startPos: p, blockTable: Array(40).fill(0) })), logits: 'last' }, c, { blockSize: 8, numBlocks: 60 }, invFreq, 'last');
+    const meta = new Uint32Array(slots.flatMap((slot) => [0, 0, slot, 0]));
+    const poolLen = numBlocks * kvDim * s.blockSize;
+    const k = empty(device, poolLen);
+    const v = empty(device, poolLen);
+    const buf = upload(device, qkv);
+    const pairs = (positions.length * stride) / 2;
+    await dispatch(device, ropeKvWritePipeline(device, s), [rowsUniform(device, positions.length), upload(device, meta), upload(device, step.rope), buf, k, v], grid64(pairs, MAX));
+    const want = qkv.slice();
+    const wantK = new Float32Array(poolLen);
+    const wantV = new Float32Array(poolLen);
+    positions.forEach((p, r) => {
+      const row = want.subarray(r * stride, (r + 1) * stride);
+      applyRope(row.subarray(0, c.numHeads * c.headDim), c.numHeads, c.headDim, p, invFreq);
+      const rotatedK = row.slice(c.numHeads * c.headDim, c.numHeads * c.headDim + kvDim);
+      applyRope(rotatedK, c.numKvHeads, c.headDim, p, invFreq);
+      for (let h = 0; h < s.numKvHeads; h++) {
+        wantK.set(rotatedK.subarray(h * s.headDim, (h + 1) * s.headDim), poolOffset(s, slots[r], h));
+        const src = c.numHeads * c.headDim + kvDim + h * s.headDim;
+        wantV.set(row.subarray(src, src + s.headDim), poolOffset(s, slots[r], h));
+      }
+    });
+    const got = await readF32(device, buf, qkv.length);
+    const qOnly = (a: Float32Array) => Float32Array.from(a).map((x, i) => (i % stride < c.numHeads * c.headDim ? x : 0));
+    expect(maxAbsDiff(qOnly(got), qOnly(want))).toBeLessThan(2e-6);
+    expect(maxAbsDiff(await readF32(device, k, poolLen), wantK)).toBeLessThan(2e-6);
+    expect(await readF32(device, v, poolLen)).toEqual(wantV);
+  });
+});
+
+describe('paged attention', () => {
+  const cases = KERNEL_SETS.flatMap((set) => [5, 8, 32].map((blockSize) => ({ set, blockSize })));
+  it.each(cases)('attends causally through scrambled block tables ($set kernels, block size $blockSize, GQA, mixed rows, w keys)', async ({ set, blockSize }) => {
+    const gd = set === 'gpu' ? await gpuDevice() : null;
+    const device = gd ? gd.device : testDevice();
     const s: KernelShape = { ...kernelShape(qwenLikeConfig, blockSize) };
     const rand = prng(blockSize);
     const numBlocks = 40;
@@ -168,26 +238,38 @@ describe('paged_attention', () => {
     const poolLen = numBlocks * kvDim * blockSize;
     const kPool = randomArray(rand, poolLen, 2);
     const vPool = randomArray(rand, poolLen, 2);
-    // Two sequences: one decoding at position 70, one prefilling positions 3..6 after a history of 3.
+    // Three sequences: one decoding at position 70, one prefilling positions 3..6 after a history
+    // of 3, one decoding at position 90 with only 45 cache entries left (blocks evicted): rows
+    // attend to their w keys, not to position + 1.
     const perm = Array.from({ length: numBlocks }, (_, i) => (i * 17 + 3) % numBlocks);
     const tableA = perm.slice(0, Math.ceil(71 / blockSize));
     const tableB = perm.slice(20, 20 + Math.ceil(7 / blockSize));
-    const tables = Uint32Array.from([...tableA, ...tableB]);
+    const tableC = perm.slice(30, 30 + Math.ceil(45 / blockSize));
+    const tables = Uint32Array.from([...tableA, ...tableB, ...tableC]);
     const rows = [
-      { pos: 70, table: tableA, offset: 0 },
-      ...[3, 4, 5, 6].map((pos) => ({ pos, table: tableB, offset: tableA.length })),
+      { pos: 70, keys: 71, table: tableA, offset: 0 },
+      ...[3, 4, 5, 6].map((pos) => ({ pos, keys: pos + 1, table: tableB, offset: tableA.length })),
+      { pos: 90, keys: 45, table: tableC, offset: tableA.length + tableB.length },
     ];
     const stride = (s.numHeads + 2 * s.numKvHeads) * s.headDim;
     const qkv = randomArray(rand, rows.length * stride, 2);
-    const meta = new Uint32Array(rows.flatMap((r) => [r.pos, r.offset, 0, 0]));
+    const meta = new Uint32Array(rows.flatMap((r) => [r.pos, r.offset, 0, r.keys]));
     const qDim = s.numHeads * s.headDim;
     const out = empty(device, rows.length * qDim);
-    await dispatch(
-      device,
-      attentionPipeline(device, s),
-      [rowsUniform(device, rows.length), upload(device, meta), upload(device, tables), upload(device, qkv), upload(device, kPool), upload(device, vPool), out],
-      grid64(rows.length * s.numHeads, MAX),
-    );
+    const pools = { k: [upload(device, kPool)], v: [upload(device, vPool)] };
+    if (gd) {
+      // 16 keys per item: the 71- and 45-key rows take several items and the reduce pass.
+      const io = { rowMeta: upload(device, meta), tables: upload(device, tables), qkv: upload(device, qkv), att: out };
+      const plan = await flashAttention(gd, s, { rowMeta: meta, tables, chunkRows: [1, 4, 1] }, io, pools, 16);
+      expect(plan.reduceRows).toEqual([0, 5]);
+    } else {
+      await dispatch(
+        device,
+        attentionPipeline(device, s),
+        [rowsUniform(device, rows.length), upload(device, meta), upload(device, tables), upload(device, qkv), pools.k[0], pools.v[0], out],
+        grid64(rows.length * s.numHeads, MAX),
+      );
+    }
     const got = await readF32(device, out, rows.length * qDim);
     const want = new Float32Array(rows.length * qDim);
     const group = s.numHeads / s.numKvHeads;
@@ -195,7 +277,7 @@ describe('paged_attention', () => {
       for (let h = 0; h < s.numHeads; h++) {
         const kvh = Math.floor(h / group);
         const scores: number[] = [];
-        for (let p = 0; p <= r.pos; p++) {
+        for (let p = 0; p < r.keys; p++) {
           const slot = r.table[Math.floor(p / blockSize)] * blockSize + (p % blockSize);
           const ko = poolOffset(s, slot, kvh);
           let d = 0;
@@ -207,7 +289,7 @@ describe('paged_attention', () => {
         const sum = e.reduce((a, b) => a + b, 0);
         for (let i = 0; i < s.headDim; i++) {
           let acc = 0;
-          for (let p = 0; p <= r.pos; p++) {
+          for (let p = 0; p < r.keys; p++) {
             const slot = r.table[Math.floor(p / blockSize)] * blockSize + (p % blockSize);
             acc += e[p] * vPool[poolOffset(s, slot, kvh) + i];
           }

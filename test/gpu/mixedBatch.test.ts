@@ -3,6 +3,7 @@ import { CpuBackend } from '../../src/cpu/CpuBackend.ts';
 import { GpuBackend } from '../../src/gpu/GpuBackend.ts';
 import { blocksFor, type SequenceChunk } from '../../src/kv/batch.ts';
 import { dawnGpu } from '../../src/gpu/dawn.ts';
+import { KERNEL_SETS } from './kernelSets.ts';
 import { argmax, maxAbsDiff, prng, randomTokens, randomWeights, scrambledBlocks, storiesConfig } from './randomModel.ts';
 
 const config = storiesConfig;
@@ -62,10 +63,11 @@ async function run(backend: GpuBackend | CpuBackend, which: number[], decodeStep
   return got;
 }
 
-describe('a mixed batch (prefill chunks and decode tokens of 4 sequences)', () => {
+describe.each(KERNEL_SETS)('a mixed batch (prefill chunks and decode tokens of 4 sequences), %s kernels', (kernels) => {
   it('gives each sequence the logits and greedy tokens it gets alone and on the CPU', async () => {
     const decodeSteps = 3;
-    const gpu = await GpuBackend.create(weights, { blockSize, numBlocks, gpu: dawnGpu() });
+    // Shared-prefix attention off: then a row's work depends on its own chunk alone (bit-identical).
+    const gpu = await GpuBackend.create(weights, { blockSize, numBlocks, gpu: dawnGpu(), kernels, sharedPrefix: kernels === 'gpu' ? false : undefined });
     backends.push(gpu);
     const together = await run(gpu, [0, 1, 2, 3], decodeSteps);
     const cpu = await run(new CpuBackend(weights, { blockSize, numBlocks }), [0, 1, 2, 3], decodeSteps);

@@ -7,6 +7,7 @@ import { GpuBackend } from '../../src/gpu/GpuBackend.ts';
 import type { ModelWeights } from '../../src/model/weights.ts';
 import { GGUF_DIR, loadPath } from '../gguf/ggufFiles.ts';
 import { cpuLogits, maxDiff } from '../model/cpuLogits.ts';
+import { KERNEL_SETS } from './kernelSets.ts';
 import { prng, randomTokens } from './randomModel.ts';
 
 /**
@@ -25,15 +26,15 @@ const load = async (file: string): Promise<ModelWeights> => (await loadPath(reso
 
 describe('packed weights on the GPU', () => {
   // Q4_K_M mixes Q4_K and Q6_K inside q|k|v and across layers, untied Q6_K head; qwen2-tiny-Q4_K adds
-  // q/k/v biases and a tied head reading the packed Q4_K embedding.
-  it.each(['rand256-Q4_K_M.gguf', 'qwen2-tiny-Q4_K.gguf'])(
-    '%s: logits at every position within TOL of the CPU, over chunks of 5 (GEMV, M = 5), 12 (tiled GEMM) and 1 rows',
-    async (file) => {
+  // q/k/v biases and a tied head reading the packed Q4_K embedding. Both kernel sets.
+  it.each(KERNEL_SETS.flatMap((kernels) => ['rand256-Q4_K_M.gguf', 'qwen2-tiny-Q4_K.gguf'].map((file) => ({ file, kernels }))))(
+    '$file ($kernels kernels): logits at every position within TOL of the CPU, over chunks of 5 (GEMV, M = 5), 12 (GEMM) and 1 rows',
+    async ({ file, kernels }) => {
       const weights = await load(file);
       const vocab = weights.config.vocabSize;
       const tokens = randomTokens(prng(11), 18, vocab);
       const want = await cpuLogits(weights, tokens);
-      backend = await GpuBackend.create(weights, { blockSize: 16, numBlocks: 2, gpu: dawnGpu() });
+      backend = await GpuBackend.create(weights, { blockSize: 16, numBlocks: 2, gpu: dawnGpu(), kernels });
       const blockTable = [1, 0]; // not in order: only the table addresses the cache
       const got = new Float32Array(tokens.length * vocab);
       let start = 0;
@@ -43,7 +44,7 @@ describe('packed weights on the GPU', () => {
         start += n;
       }
       const err = maxDiff(got, want);
-      if (process.env.FOLIO_REPORT_TOL) console.log(`${file}: max |gpu - cpu| logit ${err.toExponential(2)}`);
+      if (process.env.FOLIO_REPORT_TOL) console.log(`${file} (${kernels}): max |gpu - cpu| logit ${err.toExponential(2)}`);
       expect(err).toBeLessThanOrEqual(TOL);
     },
   );

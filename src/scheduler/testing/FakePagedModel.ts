@@ -1,4 +1,4 @@
-import { slotOf } from '../../kv/batch.ts';
+import { cacheStartOf, slotOf } from '../../kv/batch.ts';
 import type { CopyPair } from '../../kv/BlockTable.ts';
 import type { SampledToken, StepPlan } from '../StepPlan.ts';
 
@@ -53,18 +53,18 @@ export class FakePagedModel {
     this.copyBlocks(plan.copies);
     for (const c of plan.chunks) {
       c.tokens.forEach((t, i) => {
-        this.slots[slotOf(c.blockTable, c.startPos + i, this.blockSize)] = t + 1;
+        this.slots[slotOf(c.blockTable, cacheStartOf(c) + i, this.blockSize)] = t + 1;
       });
     }
     const out: SampledToken[] = [];
     for (const c of plan.chunks) {
       if (!c.sample) continue;
-      out.push({ seqId: c.seqId, token: FakePagedModel.next(this.read(c.blockTable, c.startPos + c.tokens.length), this.vocabSize) });
+      out.push({ seqId: c.seqId, token: FakePagedModel.next(this.read(c.blockTable, cacheStartOf(c) + c.tokens.length), this.vocabSize) });
     }
     return out;
   }
 
-  /** Positions [0, length) of a sequence, read through its block table. */
+  /** Cache entries [0, length) of a sequence (its positions, without eviction), read through its block table. */
   read(blockTable: readonly number[], length: number): number[] {
     const tokens: number[] = [];
     for (let p = 0; p < length; p++) {

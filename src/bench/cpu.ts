@@ -1,0 +1,119 @@
+/**
+ * The CPU section (issue 15): decode tokens/s of the CPU backend's kernels, the TypeScript reference
+ * ('js') against WebAssembly SIMD ('wasm'), at 1, 4 and 8 streams, for stories260K (f32, and q8_0 /
+ * q4_0 quantized on load) and the SmolLM2-135M shape (synthetic weights; f32, q8_0, q4_0).
+ *
+ * Measured on the backend alone (no engine, no sampling): every step decodes one token for every
+ * stream in one forward call, as the engine batches them (decodeRate). The JS kernels widen every format to
+ * f32 at load (they compute the oracle), so they are timed on f32 only. WebAssembly runs on 1 and 2
+ * threads (its matmuls split across a worker pool). wllama is not measured here.
+ */
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { CpuBackend } from '../cpu/CpuBackend.ts';
+import { WasmCpuBackend } from '../cpu/wasm/WasmCpuBackend.ts';
+import type { ForwardBackend } from '../engine/ForwardBackend.ts';
+import { SMOLLM2_135M } from '../model/synthetic.ts';
+import type { ModelWeights } from '../model/weights.ts';
+import { quantizeModel } from '../quant/quantizeModel.ts';
+import type { BenchSection, SectionContext, SectionResult } from './sections.ts';
+import { fmt, median } from './stats.ts';
+import { syntheticPacked } from './weights.ts';
+
+const STREAMS = [1, 4, 8];
+const BLOCK = 16;
+
+export interface CpuRow {
+  model: string;
+  format: string;
+  kernels: 'js' | 'wasm';
+  threads: number;
+  streams: number;
+  tokensPerSecond: number;
+  /** Tokens per second of this process's CPU time (all its threads): what the work costs, whatever else runs on the machine. */
+  tokensPerCpuSecond: number;
+  steps: number;
+}
+
+/**
+ * Decode tokens/s of `backend` with `streams` sequences: `steps` steps (after up to 8 warm-up steps), each one
+ * forward of one token per stream at positions 0, 1, 2, ...; streams / the median step time, so that
+ * a burst of other load on the shared cores moves the figure less than a mean would. No prefill:
+ * at these lengths attention is a sliver of a step, and a prefill would cost the JS reference minutes.
+ */
+async function decodeRate(backend: ForwardBackend, streams: number, steps: number, vocab: number): Promise<{ wall: number; cpu: number }> {
+  const blocksPer = Math.ceil((steps + 1) / BLOCK);
+  const tables = Array.from({ length: streams }, (_, s) => Array.from({ length: blocksPer }, (_, b) => s * blocksPer + b));
+  const times: number[] = [];
+  // The first steps warm the JIT (the JS kernels' first step runs unoptimized code); positions restart after them.
+  const warm = Math.min(steps, 8);
+  let cpuMicros = 0;
+  for (let i = 0; i < warm + steps; i++) {
+    const c0 = process.cpuUsage();
+    const pos = i < warm ? i : i - warm;
+    const t0 = performance.now();
+    await backend.forward({ logits: 'last', chunks: tables.map((blockTable, s) => ({ tokens: [(s * 977 + pos * 131 + 7) % vocab], startPos: pos, blockTable })) });
+    if (i >= warm) {
+      times.push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      cpuMicros += c.user + c.system;
+    }
+  }
+  return { wall: (streams * 1000) / median(times), cpu: (streams * steps * 1e6) / cpuMicros };
+}
+
+async function measure(model: string, format: string, weights: ModelWeights, kernels: 'js' | 'wasm', threads: number, steps: number, log: (m: string) => void): Promise<CpuRow[]> {
+  const opts = { blockSize: BLOCK, numBlocks: 8 * Math.ceil((steps + 1) / BLOCK), threads };
+  const backend = kernels === 'js' ? new CpuBackend(weights, opts) : await WasmCpuBackend.create(weights, opts);
+  const rows: CpuRow[] = [];
+  for (const streams of STREAMS) {
+    const { wall, cpu } = await decodeRate(backend, streams, steps, weights.config.vocabSize);
+    log(`cpu: ${model} ${format} ${kernels} ${threads}T x${streams}: ${fmt(wall)} tokens/s, ${fmt(cpu)} per CPU-second`);
+    rows.push({ model, format, kernels, threads, streams, tokensPerSecond: wall, tokensPerCpuSecond: cpu, steps });
+  }
+  backend.dispose();
+  return rows;
+}
+
+async function run(ctx: SectionContext): Promise<SectionResult> {
+  const machine = { cores: availableParallelism(), cpu: cpus()[0]?.model ?? 'unknown', loadavgBefore: loadavg() };
+  const rows: CpuRow[] = [];
+  const stories = ctx.stories.weights;
+  const storiesSteps = ctx.quick ? 16 : 64;
+  rows.push(...(await measure('stories260K', 'f32', stories, 'js', 1, storiesSteps, ctx.log)));
+  for (const f of ['f32', 'q8_0', 'q4_0'] as const) {
+    const w: ModelWeights = f === 'f32' ? stories : { ...stories, ...quantizeModel(stories.tensors, stories.config, f === 'q8_0' ? 'Q8_0' : 'Q4_0') };
+    for (const threads of [1, 2]) rows.push(...(await measure('stories260K', f, w, 'wasm', threads, storiesSteps, ctx.log)));
+  }
+  const skipped: string[] = ['wllama (llama.cpp in WebAssembly) in headless Chromium: not wired in this section'];
+  if (ctx.smollm) {
+    // The JS reference takes seconds per token here: one timed step (after one warm-up) per stream count.
+    for (const f of ['F32', 'Q8_0', 'Q4_0'] as const) {
+      const w = syntheticPacked(SMOLLM2_135M, f, 7, () => {});
+      if (f === 'F32') rows.push(...(await measure('SmolLM2-135M shape', 'f32', w, 'js', 1, ctx.quick ? 1 : 2, ctx.log)));
+      for (const threads of [1, 2]) rows.push(...(await measure('SmolLM2-135M shape', f.toLowerCase(), w, 'wasm', threads, ctx.quick ? 4 : 12, ctx.log)));
+    }
+  } else skipped.push('SmolLM2-135M shape (--no-smollm)');
+  const loadavgAfter = loadavg();
+  const row = (m: string, f: string, k: string, t: number, s: number): CpuRow | undefined => rows.find((r) => r.model === m && r.format === f && r.kernels === k && r.threads === t && r.streams === s);
+  const rate = (m: string, f: string, k: string, t: number, s: number): number | undefined => row(m, f, k, t, s)?.tokensPerSecond;
+  const perCpu = (m: string, f: string, k: string, t: number, s: number): number | undefined => row(m, f, k, t, s)?.tokensPerCpuSecond;
+  const lines = [
+    '## CPU backend: WebAssembly SIMD kernels against the TypeScript reference',
+    '',
+    `Machine: ${machine.cores} cores (${machine.cpu}); load average ${machine.loadavgBefore.map((l) => fmt(l, 2)).join(' / ')} before, ${loadavgAfter.map((l) => fmt(l, 2)).join(' / ')} after (1/5/15 min; other processes share these cores). Decode only: one forward per step for all streams; tokens/s = streams / median step time (wall clock); per CPU-s = tokens / this process's CPU time over those steps, all threads (the cost of the work, which a loaded machine disturbs less).`,
+    '',
+    '| model | weights | kernels | threads | 1 stream tok/s | 4 streams | 8 streams | 8 vs 1 | vs js f32 (1 stream) | vs 1 thread (1 stream) | per CPU-s, 1 stream | 8 streams | 8 vs 1 per CPU-s |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...[...new Set(rows.map((r) => `${r.model}|${r.format}|${r.kernels}|${r.threads}`))].map((key) => {
+      const [m, f, k, t] = key.split('|');
+      const [one, four, eight] = STREAMS.map((s) => rate(m, f, k, Number(t), s)!);
+      const js = rate(m, 'f32', 'js', 1, 1);
+      const single = rate(m, f, k, 1, 1);
+      const [c1, c8] = [perCpu(m, f, k, Number(t), 1)!, perCpu(m, f, k, Number(t), 8)!];
+      return `| ${m} | ${f} | ${k} | ${t} | ${fmt(one)} | ${fmt(four)} | ${fmt(eight)} | ${fmt(eight / one, 2)}x | ${k === 'wasm' && js ? `${fmt(one / js, 2)}x` : ''} | ${t !== '1' && single ? `${fmt(one / single, 2)}x` : ''} | ${fmt(c1)} | ${fmt(c8)} | ${fmt(c8 / c1, 2)}x |`;
+    }),
+  ];
+  return { markdown: lines.join('\n'), data: { machine: { ...machine, loadavgAfter }, rows }, skipped };
+}
+
+export const cpuSection: BenchSection = { name: 'cpu', needsGpu: false, run };

@@ -1,0 +1,279 @@
+/**
+ * Structured output's costs (issue 16): the host's per-step mask (the grammar state's allowed
+ * tokens, src/grammar/TokenMasker.ts) for stories260K's vocabulary and a synthetic 49,152-token
+ * one (SmolLM2's size), the device's (wgsl/logit_adjust.wgsl before sampling) measured as the
+ * difference between masked and plain decode steps, each against the decode step; and the
+ * full acceptance run: 200 seeded samples per schema at temperature 1 validated with Ajv.
+ */
+import Ajv from 'ajv';
+import { FolioEngine } from '../api/FolioEngine.ts';
+import type { ForwardBackend } from '../engine/ForwardBackend.ts';
+import { loadEngine } from '../engine/loadEngine.ts';
+import { maskerFor, newConstraint } from '../grammar/Constraint.ts';
+import { EXAMPLE_SCHEMAS } from '../grammar/exampleSchemas.ts';
+import { parseGbnf } from '../grammar/gbnf.ts';
+import type { Grammar } from '../grammar/Grammar.ts';
+import { schemaToGbnf } from '../grammar/jsonSchema.ts';
+import { type TokenVocabulary, vocabularyOf } from '../grammar/tokenBytes.ts';
+import { TokenTrie } from '../grammar/TokenTrie.ts';
+import { dawnGpu } from '../gpu/dawn.ts';
+import { GpuBackend } from '../gpu/GpuBackend.ts';
+import { dawnDevice } from '../gpu/dawn.ts';
+import { grid64 } from '../gpu/grid.ts';
+import { logitAdjustPipeline, packAdjustWork } from '../gpu/logitAdjust.ts';
+import { FolderSource } from '../model/FolderSource.ts';
+import type { ModelWeights } from '../model/weights.ts';
+import { SMOLLM2_135M, syntheticWeights } from '../model/synthetic.ts';
+import { allowed, rowMask } from '../sampling/logitAdjustments.ts';
+import { DEFAULT_MODEL_DIR } from './engines.ts';
+import type { BenchSection, SectionContext, SectionResult } from './sections.ts';
+import { fmt, mean, median, prng } from './stats.ts';
+
+const SYNTHETIC_VOCAB = 49152;
+
+/**
+ * A byte-level-BPE-like vocabulary of `size` tokens: the 256 bytes, then words with and without
+ * a leading space, digit runs and punctuation clusters (JSON's among them), as a trained
+ * vocabulary of that size has them; no tokenizer is needed to mask over it.
+ */
+export function syntheticVocabulary(size: number, seed = 5): TokenVocabulary {
+  const rand = prng(seed);
+  const seen = new Set<string>();
+  const bytes: Uint8Array[] = [];
+  for (let b = 0; b < 256; b++) bytes.push(Uint8Array.of(b));
+  const enc = new TextEncoder();
+  const letters = 'etaoinshrdlcumwfgypbvkjxqz';
+  const pick = (s: string) => s[Math.floor(rand() ** 1.7 * s.length)];
+  const punct = ['"', ':', ',', '{', '}', '[', ']', '.', '!', '?', "'", '(', ')', '-', '\n', '  '];
+  while (bytes.length < size) {
+    const r = rand();
+    let t: string;
+    if (r < 0.08) t = String(Math.floor(rand() * 10 ** (1 + Math.floor(rand() * 3))));
+    else if (r < 0.14) t = Array.from({ length: 2 + Math.floor(rand() * 2) }, () => punct[Math.floor(rand() * punct.length)]).join('');
+    else {
+      const w = Array.from({ length: 2 + Math.floor(rand() * rand() * 10) }, () => pick(letters)).join('');
+      t = (rand() < 0.6 ? ' ' : '') + (rand() < 0.1 ? w[0].toUpperCase() + w.slice(1) : w);
+    }
+    if (seen.has(t)) continue;
+    seen.add(t);
+    bytes.push(enc.encode(t));
+  }
+  const eos = size - 1;
+  const all: (Uint8Array | null)[] = [...bytes];
+  all[eos] = null;
+  return { bytes: all, trie: new TokenTrie(all, size, [eos]) };
+}
+
+interface HostRow {
+  vocab: string;
+  schema: string;
+  steps: number;
+  /** ms per step: mask + advance. */
+  meanMs: number;
+  p95Ms: number;
+  /** The first step of a fresh grammar (trie walk, memo empty). */
+  firstMs: number;
+  /** Steps whose mask came from the cache. */
+  hitRate: number;
+}
+
+/** Walks `steps` tokens through each schema's grammar, picking allowed tokens at random (seeded), timing each step's mask and advance. */
+function hostCosts(name: string, vocab: TokenVocabulary, grammars: [string, Grammar][], steps: number): HostRow[] {
+  return grammars.map(([schema, grammar]) => {
+    const rand = prng(17);
+    const c = newConstraint(grammar, vocab);
+    const masker = maskerFor(grammar, vocab.trie);
+    const walksBefore = masker.walks;
+    const times: number[] = [];
+    for (let i = 0; i < steps && !c.finished; i++) {
+      const t0 = performance.now();
+      const mask = c.mask();
+      const t1 = performance.now();
+      const ok: number[] = [];
+      for (let id = 0; id < vocab.bytes.length; id++) if (vocab.bytes[id] && allowed(mask, id)) ok.push(id);
+      if (ok.length === 0) break; // only EOS left
+      const pick = ok[Math.floor(rand() ** 0.5 * ok.length)];
+      const t2 = performance.now();
+      c.accept(pick);
+      times.push(t1 - t0 + performance.now() - t2);
+    }
+    const walks = masker.walks - walksBefore;
+    const sorted = [...times].sort((a, b) => a - b);
+    return { vocab: name, schema, steps: times.length, meanMs: mean(times), p95Ms: sorted[Math.floor(0.95 * (sorted.length - 1))], firstMs: times[0], hitRate: 1 - walks / Math.max(1, times.length) };
+  });
+}
+
+interface DeviceRow {
+  model: string;
+  vocab: number;
+  plainMs: number;
+  maskedMs: number;
+  /** masked - plain, over plain. */
+  share: number;
+  /** wgsl/logit_adjust.wgsl alone on one row (upload, dispatch, wait), the part of `maskedMs` it adds. */
+  kernelMs: number;
+}
+
+/** Median time of the adjust kernel alone over one [1, vocab] row: upload of work and mask, one dispatch, completion. */
+async function kernelAlone(vocab: number, repeats: number): Promise<number> {
+  const device = await dawnDevice();
+  try {
+    const pipeline = logitAdjustPipeline(device, vocab);
+    const grammar = new Uint32Array(Math.ceil(vocab / 32)).fill(0x55555555);
+    const adjustments = { tokens: Uint32Array.from({ length: 40 }, (_, i) => i * 2), sub: new Float32Array(40).fill(0.5), add: new Float32Array(40).fill(0.25), banned: [] };
+    const w = packAdjustWork([{ temperature: 1, topK: 0, topP: 1, u: 0.5, adjustments, mask: rowMask(vocab, grammar, []) }], vocab)!;
+    const buf = (bytes: number) => device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+    const logits = buf(vocab * 4);
+    const work = buf(w.work.byteLength);
+    const masks = buf(w.masks.byteLength);
+    const group = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [logits, work, masks].map((buffer, binding) => ({ binding, resource: { buffer } })) });
+    const times: number[] = [];
+    for (let i = 0; i < repeats + 2; i++) {
+      const t0 = performance.now();
+      device.queue.writeBuffer(work, 0, w.work);
+      device.queue.writeBuffer(masks, 0, w.masks);
+      const enc = device.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, group);
+      pass.dispatchWorkgroups(...grid64(w.invocations, 65535));
+      pass.end();
+      device.queue.submit([enc.finish()]);
+      await device.queue.onSubmittedWorkDone();
+      if (i >= 2) times.push(performance.now() - t0);
+    }
+    return median(times);
+  } finally {
+    device.destroy();
+  }
+}
+
+/** Median decode-step time of one row, with and without a token mask (half the vocabulary allowed) and 40 adjustments. */
+async function deviceCosts(model: string, weights: ModelWeights, repeats: number): Promise<DeviceRow> {
+  const backend: ForwardBackend = await GpuBackend.create(weights, { blockSize: 16, numBlocks: 8, gpu: dawnGpu() });
+  try {
+    const vocab = weights.config.vocabSize;
+    const grammar = new Uint32Array(Math.ceil(vocab / 32)).fill(0x55555555);
+    const adjustments = { tokens: Uint32Array.from({ length: 40 }, (_, i) => i * 2), sub: new Float32Array(40).fill(0.5), add: new Float32Array(40).fill(0.25), banned: [] };
+    const plainRow = { temperature: 1, topK: 0, topP: 1, u: 0.5 };
+    const step = async (pos: number, masked: boolean) => {
+      const row = masked ? { ...plainRow, adjustments, mask: rowMask(vocab, grammar, []) } : plainRow;
+      const t0 = performance.now();
+      await backend.forwardSample!({ chunks: [{ tokens: [3], startPos: pos, blockTable: [0, 1, 2, 3, 4, 5, 6, 7] }], logits: 'last' }, [row]);
+      return performance.now() - t0;
+    };
+    await step(0, false);
+    await step(1, true); // compiles the adjust pipeline
+    const plain: number[] = [];
+    const masked: number[] = [];
+    for (let i = 0; i < repeats; i++) {
+      plain.push(await step(2 + 2 * i, false));
+      masked.push(await step(3 + 2 * i, true));
+    }
+    const p = median(plain);
+    const m = median(masked);
+    return { model, vocab, plainMs: p, maskedMs: m, share: (m - p) / p, kernelMs: await kernelAlone(vocab, Math.max(10, repeats)) };
+  } finally {
+    backend.dispose();
+  }
+}
+
+interface AcceptanceRow {
+  schema: string;
+  samples: number;
+  valid: number;
+  truncated: number;
+  meanTokens: number;
+}
+
+/** `count` seeded samples per schema at temperature 1 on the CPU engine, each parsed and validated with Ajv. */
+async function acceptance(count: number, log: (m: string) => void): Promise<AcceptanceRow[]> {
+  const engine = await loadEngine({ source: new FolderSource(DEFAULT_MODEL_DIR), backend: 'cpu' });
+  const api = new FolioEngine(engine);
+  const ajv = new Ajv({ strict: false });
+  const rows: AcceptanceRow[] = [];
+  for (const [name, schema] of Object.entries(EXAMPLE_SCHEMAS)) {
+    const validate = ajv.compile(schema);
+    let valid = 0;
+    let truncated = 0;
+    let tokens = 0;
+    for (let start = 0; start < count; start += 25) {
+      const seeds = Array.from({ length: Math.min(25, count - start) }, (_, i) => start + i);
+      const out = await Promise.all(seeds.map((seed) => api.chat.completions.create({ messages: [{ role: 'user', content: 'Once upon a time' }], temperature: 1, seed, max_tokens: 300, response_format: { type: 'json_schema', json_schema: { name, schema } } })));
+      for (const r of out) {
+        tokens += r.usage.completion_tokens;
+        if (r.choices[0].finish_reason === 'length') truncated++;
+        try {
+          if (validate(JSON.parse(r.choices[0].message.content ?? ''))) valid++;
+        } catch {
+          // counted as invalid
+        }
+      }
+    }
+    log(`grammar acceptance: ${name}: ${valid}/${count} valid`);
+    rows.push({ schema: name, samples: count, valid, truncated, meanTokens: tokens / count });
+  }
+  engine.backend.dispose();
+  return rows;
+}
+
+export const grammarMaskSection: BenchSection = {
+  name: 'grammarmask',
+  needsGpu: false,
+  async run(ctx: SectionContext): Promise<SectionResult> {
+    const skipped: string[] = [];
+    const grammars: [string, Grammar][] = Object.entries(EXAMPLE_SCHEMAS).map(([k, s]) => [k, parseGbnf(schemaToGbnf(s))]);
+    ctx.log('grammar mask: host, stories260K vocabulary');
+    const t0 = performance.now();
+    const storiesVocab = vocabularyOf(ctx.stories.tokenizer);
+    const storiesBuild = performance.now() - t0;
+    const t1 = performance.now();
+    const synthetic = syntheticVocabulary(SYNTHETIC_VOCAB);
+    const syntheticBuild = performance.now() - t1;
+    const steps = ctx.quick ? 24 : 64;
+    const host = [...hostCosts('stories260K (512)', storiesVocab, grammars, steps)];
+    ctx.log('grammar mask: host, synthetic 49,152-token vocabulary');
+    host.push(...hostCosts(`synthetic (${SYNTHETIC_VOCAB})`, synthetic, grammars, steps));
+    const device: DeviceRow[] = [];
+    if (ctx.adapter) {
+      ctx.log('grammar mask: device, stories260K');
+      device.push(await deviceCosts('stories260K', ctx.stories.weights, ctx.quick ? 5 : 15));
+      if (ctx.smollm) {
+        ctx.log('grammar mask: device, SmolLM2-135M shape (random weights)');
+        device.push(await deviceCosts('SmolLM2-135M shape', syntheticWeights(SMOLLM2_135M, prng(1)), ctx.quick ? 2 : 5));
+      } else skipped.push('grammarmask: SmolLM2-shaped device cost: --no-smollm');
+    } else skipped.push('grammarmask: device cost: no WebGPU adapter');
+    const count = ctx.quick ? 20 : 200;
+    ctx.log(`grammar acceptance: ${count} samples per schema`);
+    const accept = await acceptance(count, ctx.log);
+    const stepOf = (vocab: number) => device.find((d) => d.vocab === vocab)?.plainMs;
+    const lines = [
+      '## Structured output: the grammar mask per step, and schema acceptance',
+      '',
+      `Host: per decode step, the allowed-token mask of one constrained sequence (a trie walk of the vocabulary per new grammar state, cached by state) plus the matcher's advance by the sampled token, over ${steps} steps of a seeded random walk through each schema's grammar. Vocabulary preparation (once per tokenizer): stories260K ${fmt(storiesBuild)} ms (a decode per token), synthetic ${fmt(syntheticBuild)} ms.`,
+      '',
+      '| vocabulary | schema | steps | mean ms/step | p95 ms | first step ms | cached masks | vs decode step |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- |',
+      ...host.map((h) => {
+        const plain = stepOf(h.vocab.startsWith('synthetic') ? SYNTHETIC_VOCAB : 512);
+        return `| ${h.vocab} | ${h.schema} | ${h.steps} | ${fmt(h.meanMs)} | ${fmt(h.p95Ms)} | ${fmt(h.firstMs)} | ${fmt(100 * h.hitRate, 3)}% | ${plain ? `${fmt((100 * h.meanMs) / plain, 3)}%` : '-'} |`;
+      }),
+      '',
+      `Device: median decode step of one sequence with forwardSample, plain and with a token mask (half the vocabulary) and 40 penalty/bias adjustments (wgsl/logit_adjust.wgsl, then wgsl/sample.wgsl); both read back one id. ${ctx.adapter ? `Adapter: ${ctx.adapter.name}.` : ''}`,
+      '',
+      'The difference of two noisy step medians is shown as is; the adjust kernel is also timed alone (upload of the work list and mask, one dispatch, completion), against the plain step.',
+      '',
+      '| model | vocab | plain step ms | masked step ms | difference, share of the step | adjust kernel alone ms | its share of the step |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
+      ...device.map((d) => `| ${d.model} | ${d.vocab} | ${fmt(d.plainMs)} | ${fmt(d.maskedMs)} | ${fmt(100 * d.share, 3)}% | ${fmt(d.kernelMs)} | ${fmt((100 * d.kernelMs) / d.plainMs, 3)}% |`),
+      '',
+      `Acceptance: ${count} seeded samples per schema (src/grammar/exampleSchemas.ts) at temperature 1 from stories260K on the CPU engine, max_tokens 300, each parsed and validated with Ajv.`,
+      '',
+      '| schema | samples | valid | stopped by max_tokens | mean tokens |',
+      '| --- | --- | --- | --- | --- |',
+      ...accept.map((a) => `| ${a.schema} | ${a.samples} | ${a.valid} | ${a.truncated} | ${fmt(a.meanTokens, 3)} |`),
+      '',
+    ];
+    return { markdown: lines.join('\n'), data: { host, device, accept, storiesBuild, syntheticBuild }, skipped };
+  },
+};

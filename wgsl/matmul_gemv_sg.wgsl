@@ -1,0 +1,35 @@
+// matmul_gemv_sg: the entry point of wgsl/matmul_gemv.wgsl (see its header) that reduces through
+// subgroup operations, for devices with the `subgroups` feature.
+//
+// Composition: `enable subgroups;` + formats/common.wgsl + formats/<format>.wgsl + matmul_gemv.wgsl
+//   + this file (the enable directive must open the module: src/gpu/gemv.ts puts it there).
+// Reduction: subgroupAdd of each of the ROWS * M partial sums; each subgroup's first invocation
+//   writes its sums to `partials` [slot][subgroup]; one barrier; invocation i < ROWS * M adds slot
+//   i over the WG / subgroup_size subgroups. Assumes subgroups cover consecutive ranges of
+//   local_invocation_index (true of 1-D workgroups on the Vulkan, Metal and D3D12 drivers), and any
+//   subgroup size from 4 (at most 16 subgroups) up; one larger than WG holds the whole workgroup.
+
+const MAX_SUBGROUPS: u32 = 16u;
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32,
+        @builtin(subgroup_invocation_id) sg_lane: u32, @builtin(subgroup_size) sg_size: u32) {
+  let wgi = wg.y * nwg.x + wg.x;
+  if (!gemv_active(wgi)) { return; } // the whole workgroup: uniform
+  let t = gemv_tile(wgi, lid);
+  let rm = ROWS * M;
+  let sg = lid / sg_size;
+  for (var i = 0u; i < rm; i++) {
+    let s = subgroupAdd(acc[(i / M) * MAX_M + i % M]);
+    if (sg_lane == 0u) { partials[i * MAX_SUBGROUPS + sg] = s; }
+  }
+  workgroupBarrier();
+  if (lid < rm) {
+    var s = 0.0;
+    for (var g = 0u; g < (WG + sg_size - 1u) / sg_size; g++) {
+      s += partials[lid * MAX_SUBGROUPS + g];
+    }
+    gemv_store(t, lid, s);
+  }
+}
