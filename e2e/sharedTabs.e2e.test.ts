@@ -13,6 +13,7 @@ import { servePython } from './pythonServer.ts';
 const P1 = 'Once upon a time, there was a little girl named Lily.';
 const P2 = 'Once upon a time, there was a big dog.';
 const SHORT = 24;
+const LONGER = 100;
 /** Long enough that the stream is still running when the other tab closes. */
 const LONG_A = 400;
 const LONG_B = 200;
@@ -162,9 +163,12 @@ describe.each(MODES)('two tabs of the app: $name', (mode) => {
   });
 
   it('both tabs stream at once, each output equal to its solo run', async () => {
-    const soloA = await solo(a, P1, SHORT);
+    const soloA = await solo(a, P1, LONGER);
     const soloB = await solo(a, P2, SHORT);
-    await Promise.all([start(a, 'x', P1, SHORT), start(b, 'x', P2, SHORT)]);
+    // B's short request joins while A's longer one decodes: the two batch together.
+    await start(a, 'x', P1, LONGER);
+    await expect.poll(() => chunks(a, 'x'), { timeout: 20_000, interval: 10 }).toBeGreaterThan(0);
+    await start(b, 'x', P2, SHORT);
     const [outA, outB] = await Promise.all([finish(a, 'x'), finish(b, 'x')]);
     expect(outA.text).toBe(soloA);
     expect(outB.text).toBe(soloB);

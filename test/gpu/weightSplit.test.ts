@@ -42,7 +42,8 @@ describe('weights larger than one binding are split across buffers', () => {
     // F32 throughout: a 128 KiB embedding and 88 KiB gate|up against 48 KiB bindings. (The 'gpu' set
     // reads f32 rows through the F32 preamble whole or split, but a narrower part may split K otherwise.)
     { file: 'stories260K-F32.gguf', kernels: 'fallback' as const, clamp: 48 * 1024, tol: 1e-5 },
-    { file: 'stories260K-F32.gguf', kernels: 'gpu' as const, clamp: 48 * 1024, tol: 1e-5 },
+    // The 'gpu' set compiles a pipeline per part: only the embedding and the tied head are split here.
+    { file: 'stories260K-F32.gguf', kernels: 'gpu' as const, clamp: 96 * 1024, tol: 1e-5 },
   ])('$file ($kernels kernels) with bindings clamped to $clamp bytes: logits equal the unsplit run (tol $tol)', async ({ file, kernels, clamp, tol }) => {
     const weights = await load(file);
     const whole = await logits(weights, { kernels });

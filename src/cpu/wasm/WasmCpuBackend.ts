@@ -174,11 +174,14 @@ export class WasmCpuBackend implements ForwardBackend {
       }
       n = 0;
     };
-    batch.chunks.forEach((ch, ci) => {
+    // Refused before any row runs, so that a bad chunk leaves the cache as it was.
+    for (const ch of batch.chunks) {
       if (ch.blockTable.length > this.tableCap) throw new RangeError(`a block table of ${ch.blockTable.length} blocks is longer than the cache (${this.tableCap})`);
+      for (const token of ch.tokens) if (!Number.isInteger(token) || token < 0 || token >= V) throw new RangeError(`token id ${token} is outside the vocabulary (${V})`);
+    }
+    batch.chunks.forEach((ch, ci) => {
       const cacheStart = cacheStartOf(ch);
       ch.tokens.forEach((token, i) => {
-        if (!Number.isInteger(token) || token < 0 || token >= V) throw new RangeError(`token id ${token} is outside the vocabulary (${V})`);
         const pos = ch.startPos + i;
         this.rowChunk[n] = ci;
         this.rowPos[n] = pos;

@@ -22,11 +22,11 @@ interface PoolWorker {
  * (COOP: same-origin, COEP: require-corp or credentialless).
  */
 export function threadsUnavailableReason(): string | null {
-  if (typeof SharedArrayBuffer === 'undefined') return 'no SharedArrayBuffer in this JavaScript engine';
   const g = globalThis as { crossOriginIsolated?: boolean; process?: unknown };
   if (g.process === undefined && g.crossOriginIsolated !== true) {
-    return 'the page is not cross-origin isolated, so it has no SharedArrayBuffer (send Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)';
+    return 'this context is not cross-origin isolated, so it has no SharedArrayBuffer (serve the page with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp; an engine in a SharedWorker is never isolated)';
   }
+  if (typeof SharedArrayBuffer === 'undefined') return 'no SharedArrayBuffer in this JavaScript engine';
   return null;
 }
 
