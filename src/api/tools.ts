@@ -1,6 +1,7 @@
 import { InvalidParamsError } from '../errors.ts';
 import { schemaToGbnf } from '../grammar/jsonSchema.ts';
 import { literal } from '../grammar/gbnfText.ts';
+import type { Tokenizer } from '../tokenizer/Tokenizer.ts';
 import type { ChatMessage } from './openai.ts';
 import { isRecord, isString, shown } from './paramChecks.ts';
 
@@ -69,7 +70,7 @@ export function toolRequest(p: Record<string, unknown>): ToolRequest | null {
 }
 
 /**
- * Folio's default rendering of tools (chat templates are given messages only): a system
+ * Folio's default rendering of tools, for chat templates that do not render them: a system
  * message that lists the functions with their JSON schemas and asks for a call as one JSON
  * object {"name": ..., "arguments": {...}}. Merged into a leading system message if there is one.
  */
@@ -79,6 +80,27 @@ export function withToolPrompt(messages: ChatMessage[], t: ToolRequest): ChatMes
   const prompt = `You have these functions:\n${list}\n${must} To call a function, reply with only a JSON object {"name": <function name>, "arguments": <arguments object>}.`;
   if (messages[0]?.role === 'system') return [{ role: 'system', content: `${messages[0].content}\n\n${prompt}` }, ...messages.slice(1)];
   return [{ role: 'system', content: prompt }, ...messages];
+}
+
+/** A chat prompt: its messages, and the tools the reply may call. */
+export interface ToolChat {
+  messages: ChatMessage[];
+  tools?: ToolRequest;
+}
+
+/**
+ * A chat prompt's ids. The model's chat template renders the tools where it can (its `tools`
+ * variable, as in Hugging Face's apply_chat_template); else Folio's default system message
+ * (withToolPrompt) lists them. Either way a forced call is held to toolCallGbnf's shape.
+ */
+export function encodeToolChat(tokenizer: Tokenizer, chat: ToolChat, generation: boolean): number[] {
+  const t = chat.tools;
+  if (!t) return tokenizer.encodeChat(chat.messages, { addGenerationPrompt: generation });
+  if (tokenizer.templateRendersTools) {
+    const tools = t.tools.map((f) => ({ type: 'function', function: f }));
+    return tokenizer.encodeChat(chat.messages, { addGenerationPrompt: generation, tools });
+  }
+  return tokenizer.encodeChat(withToolPrompt(chat.messages, t), { addGenerationPrompt: generation });
 }
 
 /** GBNF for a forced call: {"name":"<fn>","arguments":<its parameters>} for the allowed functions. */
@@ -98,11 +120,17 @@ export function toolCallGbnf(t: ToolRequest): string {
 
 let calls = 0;
 
+/**
+ * The wrapper of the Hermes tool-call format, which the templates that render tools (Qwen2.5,
+ * SmolLM3, Hermes) teach their models: `<tool_call>{"name": ..., "arguments": ...}</tool_call>`.
+ */
+const HERMES_CALL = /^\s*<tool_call>\s*([\s\S]*?)\s*<\/tool_call>\s*$/;
+
 /** The call a reply holds when it is one JSON object {name, arguments} naming a known function; else null. */
 export function parseToolCall(text: string, t: ToolRequest): ToolCall | null {
   let v: unknown;
   try {
-    v = JSON.parse(text);
+    v = JSON.parse(HERMES_CALL.exec(text)?.[1] ?? text);
   } catch {
     return null;
   }

@@ -1,4 +1,5 @@
 import type { ChatMessage } from '../api/openai.ts';
+import { encodeToolChat, type ToolChat } from '../api/tools.ts';
 import { ContextLengthError, KvCacheFullError } from '../errors.ts';
 import type { AdmissionReserve } from '../scheduler/reserve.ts';
 import { Scheduler } from '../scheduler/Scheduler.ts';
@@ -129,7 +130,7 @@ export class Engine {
    */
   async generate(raw: unknown, sink: EventSink): Promise<string> {
     const params = parseRequest(raw, { vocabSize: this.backend.config.vocabSize });
-    const prompt = this.encode('messages' in params.prompt ? params.prompt.messages : params.prompt.text, true, 'messages' in params.prompt ? undefined : params.prompt.addBos);
+    const prompt = this.encode('messages' in params.prompt ? params.prompt : params.prompt.text, true, 'messages' in params.prompt ? undefined : params.prompt.addBos);
     const { kv, maxTokens } = kvForRequest(params.kv, this.opts.kv ?? {}, this.backend, prompt.length, params.maxTokens);
     await this.recovery.ready();
     await this.persistence?.restore(prompt, false);
@@ -143,8 +144,8 @@ export class Engine {
    * A prompt's ids: chat messages through the model's template (with the assistant's turn
    * opened when `generation`), or raw text; never empty, since a model needs a token to start.
    */
-  private encode(input: string | ChatMessage[], generation: boolean, addBos: boolean | undefined): number[] {
-    const ids = typeof input === 'string' ? this.tokenizer.encode(input, { addBos }) : this.tokenizer.encodeChat(input, { addGenerationPrompt: generation });
+  private encode(input: string | ToolChat, generation: boolean, addBos: boolean | undefined): number[] {
+    const ids = typeof input === 'string' ? this.tokenizer.encode(input, { addBos }) : encodeToolChat(this.tokenizer, input, generation);
     if (ids.length === 0) ids.push(this.tokenizer.bosId ?? 0);
     return ids;
   }
@@ -166,7 +167,7 @@ export class Engine {
    * restores it from IndexedDB) and persists its full blocks. Resolves once they are stored.
    */
   async pinPrefix(input: string | ChatMessage[]): Promise<PinResult> {
-    const prompt = this.encode(input, false, undefined);
+    const prompt = this.encode(typeof input === 'string' ? input : { messages: input }, false, undefined);
     const context = this.backend.config.maxPositions;
     if (prompt.length >= context) throw new ContextLengthError(prompt.length, 1, context);
     await this.recovery.ready();

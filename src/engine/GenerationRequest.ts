@@ -4,7 +4,7 @@ import { isBool, isInt, isNum, isRecord, isSafeInt, isString, optional, required
 import { InvalidParamsError } from '../errors.ts';
 import type { Grammar } from '../grammar/Grammar.ts';
 import { outputGrammar } from '../api/responseFormat.ts';
-import { toolRequest, withToolPrompt } from '../api/tools.ts';
+import { type ToolChat, toolRequest } from '../api/tools.ts';
 import { type LogitBias, parseLogitBias } from '../sampling/logitBias.ts';
 import { type Penalties, penalties } from '../sampling/penalties.ts';
 import { samplingParams, type SamplingParams } from '../sampling/SamplingParams.ts';
@@ -14,7 +14,7 @@ import { KV_PARAMS, type KvRequest, parseKvRequest } from './kvRequest.ts';
 export interface GenerationRequest {
   /** Either a raw prompt or chat messages to render with the model's chat template. */
   /** `addBos` undefined: the tokenizer's own rule (its post-processor, as Hugging Face encodes). */
-  prompt: { text: string; addBos: boolean | undefined } | { messages: ChatMessage[] };
+  prompt: { text: string; addBos: boolean | undefined } | ToolChat;
   n: number;
   /** null: up to the end of the context. */
   maxTokens: number | null;
@@ -128,7 +128,7 @@ export function parseRequest(raw: unknown, limits: RequestLimits = {}): Generati
   if (!hasMessages && (p.tools !== undefined || p.tool_choice !== undefined)) throw new InvalidParamsError('tools', 'is a chat parameter');
   const grammar = outputGrammar(p, tools);
   const prompt = hasMessages
-    ? { messages: tools ? withToolPrompt(chatMessages(p.messages), tools) : chatMessages(p.messages) }
+    ? { messages: chatMessages(p.messages), tools: tools ?? undefined }
     : { text: required(p, 'prompt', isString, 'a string'), addBos: optional(p, 'add_bos', isBool, 'a boolean') };
   return { prompt, n, maxTokens, sampling, penalties: penalty, logitBias, stop, topLogprobs, kv: parseKvRequest(p), grammar };
 }

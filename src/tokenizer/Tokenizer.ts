@@ -118,11 +118,21 @@ export class Tokenizer {
     try {
       return this.hf.apply_chat_template(
         messages.map((m) => ({ role: m.role, content: m.content })),
-        { tokenize: false, add_generation_prompt: options.addGenerationPrompt ?? false },
+        { tokenize: false, add_generation_prompt: options.addGenerationPrompt ?? false, ...(options.tools ? { tools: options.tools } : {}) },
       );
     } catch (e) {
       throw new TokenizerError(`chat_template failed: ${(e as Error).message}`);
     }
+  }
+
+  /**
+   * Whether the model's chat template renders a `tools` variable (Hugging Face's convention for
+   * templates with tool support: Qwen2.5, Llama 3.1, SmolLM3, ...). Read from the template's
+   * source, as transformers does not record it elsewhere.
+   */
+  get templateRendersTools(): boolean {
+    const t = this.hf.chat_template;
+    return this.hasChatTemplate && typeof t === 'string' && /\btools\b/.test(t);
   }
 
   /**

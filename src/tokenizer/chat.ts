@@ -7,6 +7,12 @@ export interface ChatMessage {
 export interface ChatTemplateOptions {
   /** End with the cue for the assistant's reply. */
   addGenerationPrompt?: boolean;
+  /**
+   * OpenAI-shaped tool definitions, given to a chat template as its `tools` variable (as
+   * Hugging Face's apply_chat_template does). Only for templates that render them (see
+   * Tokenizer.templateRendersTools).
+   */
+  tools?: readonly unknown[];
 }
 
 /**

@@ -26,7 +26,7 @@ declare module '@xenova/transformers/src/tokenizers.js' {
     ): string;
     apply_chat_template(
       conversation: ChatTemplateMessage[],
-      options: { tokenize: false; add_generation_prompt?: boolean; chat_template?: string | null },
+      options: { tokenize: false; add_generation_prompt?: boolean; chat_template?: string | null; tools?: readonly unknown[] },
     ): string;
   }
 
