@@ -211,7 +211,7 @@ describe.each(MODES)('two tabs of the app: $name', (mode) => {
 // A page with folio.js and nothing else (the example's own page starts a <folio-chat> engine).
 const PAGE = '<!doctype html><meta charset="utf-8"><script src="folio.js"></script>';
 
-type Engine = { info: { sharing?: unknown }; completions: { create(p: object): Promise<{ choices: { text: string }[] }> } };
+type Engine = { info: { sharing?: unknown }; completions: { create(p: object): Promise<{ choices: { text: string }[] }> }; dispose(): void };
 declare const Folio: { createEngine(o: object): Promise<Engine> };
 declare global {
   interface Window {
@@ -231,7 +231,7 @@ describe('folio.js: two pages, one shared engine', () => {
   const create = (page: Page) =>
     page.evaluate(async () => {
       const started = performance.now();
-      window.shared = await Folio.createEngine({ model: './models/stories260K', shared: true });
+      window.shared = await Folio.createEngine({ model: './models/stories260K', shared: { idleTimeoutMs: 300 } });
       return { sharing: window.shared.info.sharing, ms: performance.now() - started };
     });
   const story = (page: Page) => page.evaluate(async () => (await window.shared.completions.create({ prompt: 'Once upon a time', max_tokens: 12, temperature: 0 })).choices[0].text);
@@ -250,13 +250,23 @@ describe('folio.js: two pages, one shared engine', () => {
     const second = await create(b);
     expect(second.sharing).toEqual({ mode: 'shared', tab: 'tab 2', attached: true, reason: null });
     expect(second.ms).toBeLessThan(1_000);
-    const cdp = await chromium.context.browser()!.newBrowserCDPSession();
-    const { targetInfos } = await cdp.send('Target.getTargets');
-    await cdp.detach();
-    expect(targetInfos.filter((t) => t.type === 'shared_worker').map((t) => t.url)).toEqual([`${site.url}folio.js`]);
-    expect(targetInfos.filter((t) => t.type === 'worker')).toEqual([]);
+    const sharedWorkers = async () => {
+      const cdp = await chromium.context.browser()!.newBrowserCDPSession();
+      const { targetInfos } = await cdp.send('Target.getTargets');
+      await cdp.detach();
+      expect(targetInfos.filter((t) => t.type === 'worker')).toEqual([]);
+      return targetInfos.filter((t) => t.type === 'shared_worker').map((t) => t.url);
+    };
+    expect(await sharedWorkers()).toEqual([`${site.url}folio.js`]);
     const text = await story(a);
     expect(text.length).toBeGreaterThan(0);
+    expect(await story(b)).toBe(text);
+
+    // Both pages dispose and stay open: once the idle timeout (300 ms here) passes, the engine
+    // unloads (its worker closes), and the next page to ask loads it afresh.
+    for (const page of [a, b]) await page.evaluate(() => window.shared.dispose());
+    await expect.poll(sharedWorkers, { timeout: 5_000, interval: 100 }).toEqual([]);
+    expect((await create(b)).sharing).toEqual({ mode: 'shared', tab: 'tab 1', attached: false, reason: null });
     expect(await story(b)).toBe(text);
   });
 });

@@ -69,7 +69,13 @@ export function serveSharedEngine(scope: SharedWorkerGlobalScope, engineReady: W
       async hello(hello: TabHello, enginePort: MessagePort): Promise<TabWelcome> {
         const problem = hello.needsGpu ? await gpuProblem() : null;
         if (problem) return { ok: false, reason: problem };
-        const api = engine ?? (await ready);
+        let api: WorkerApi;
+        try {
+          api = engine ?? (await ready);
+        } catch (e) {
+          // folio.js imports the engine from a blob: URL, which the worker's script-src may refuse.
+          return { ok: false, reason: `the SharedWorker could not load the engine: ${(e as Error).message}` };
+        }
         shared.claim(hello.key);
         if (registry.size === 0 && hello.idleTimeoutMs !== undefined) idleMs = hello.idleTimeoutMs;
         tab = hello.tab;

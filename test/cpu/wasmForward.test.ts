@@ -102,10 +102,12 @@ describe('WebAssembly CPU forward against the TypeScript oracle', () => {
     expect(relativeError(ref[2], c)).toBeLessThan(1e-5);
   });
 
-  it('refuses token ids outside the vocabulary and tables longer than the cache, and stays usable', async () => {
+  it('refuses token ids outside the vocabulary, tables longer than the cache or too short, and block ids outside it; stays usable', async () => {
     const wasm = await WasmCpuBackend.create(base, opts);
     await expect(wasm.forward({ logits: 'last', chunks: [{ tokens: [96], startPos: 0, blockTable: [0] }] })).rejects.toThrow(/outside the vocabulary/);
     await expect(wasm.forward({ logits: 'last', chunks: [{ tokens: [1], startPos: 0, blockTable: new Array(17).fill(0) }] })).rejects.toThrow(/longer than the cache/);
+    await expect(wasm.forward({ logits: 'last', chunks: [{ tokens: [1], startPos: 0, blockTable: [16] }] })).rejects.toThrow(/outside the cache/);
+    await expect(wasm.forward({ logits: 'last', chunks: [{ tokens: [1, 2, 3, 4, 5], startPos: 0, blockTable: [0] }] })).rejects.toThrow(/past the block table/);
     const [logits] = await wasm.forward({ logits: 'last', chunks: [{ tokens: [1], startPos: 0, blockTable: [0] }] });
     expect(logits.every(Number.isFinite)).toBe(true);
   });

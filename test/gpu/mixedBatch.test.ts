@@ -83,7 +83,10 @@ describe.each(KERNEL_SETS)('a mixed batch (prefill chunks and decode tokens of 4
       });
     }
     console.log(`mixed batch: max |together - alone| ${worstAlone.toExponential(2)}, max |gpu - cpu| ${worstCpu.toExponential(2)}`);
-    expect(worstAlone).toBeLessThan(1e-5);
+    // The fallback set is bit-identical (0). The gpu set's attention plans a row from its own chunk
+    // alone (sharedPrefix off), but its products switch from the GEMV to the tiled GEMM above 8 rows
+    // (src/gpu/linearSteps.ts), which sums in another order: measured 2.8e-5 here.
+    expect(worstAlone).toBeLessThan(kernels === 'fallback' ? 1e-5 : 1e-4);
     expect(worstCpu).toBeLessThan(1e-4);
   });
 });

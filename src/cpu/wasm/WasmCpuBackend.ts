@@ -178,6 +178,10 @@ export class WasmCpuBackend implements ForwardBackend {
     for (const ch of batch.chunks) {
       if (ch.blockTable.length > this.tableCap) throw new RangeError(`a block table of ${ch.blockTable.length} blocks is longer than the cache (${this.tableCap})`);
       for (const token of ch.tokens) if (!Number.isInteger(token) || token < 0 || token >= V) throw new RangeError(`token id ${token} is outside the vocabulary (${V})`);
+      // The kernels address the pools by these ids unchecked: one out of range would write over other memory.
+      for (const b of ch.blockTable) checkBlock(b, this.numBlocks);
+      const entries = cacheStartOf(ch) + ch.tokens.length;
+      if (entries > ch.blockTable.length * this.blockSize) throw new RangeError(`cache entry ${entries - 1} is past the block table (${ch.blockTable.length} blocks)`);
     }
     batch.chunks.forEach((ch, ci) => {
       const cacheStart = cacheStartOf(ch);
