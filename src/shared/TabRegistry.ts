@@ -61,6 +61,11 @@ export class TabRegistry {
     return this.tabs.has(id);
   }
 
+  /** Tab `id`'s label; undefined once it has left. */
+  labelOfTab(id: string): string | undefined {
+    return this.tabs.get(id)?.label;
+  }
+
   beat(id: string): void {
     const tab = this.tabs.get(id);
     if (tab) tab.lastBeat = this.opts.now();

@@ -56,6 +56,13 @@ describe('tabEngineApi', () => {
     expect(b.network).toEqual({ requests: 0, bytes: 0 });
   });
 
+  it('a tab that left during the load is refused its engine, not brought back', async () => {
+    const { A, registry, engine } = setup();
+    leaveTab(engine, registry, 'A');
+    await expect(A.load(OPTS)).rejects.toMatchObject({ name: 'EngineClosedError', reason: 'disposed' });
+    expect(registry.has('A')).toBe(false);
+  });
+
   it('each tab gets only its own events, and aborts only its own requests', async () => {
     const { A, B, end, aborted } = setup();
     const seen: Record<string, WireEvent[]> = { A: [], B: [] };

@@ -1,6 +1,7 @@
 import * as Comlink from 'comlink';
 import type { WireEvent, WireSink } from '../engine/events.ts';
 import type { LoadedInfo, LoadEvent, WorkerApi, WorkerLoadOptions } from '../engine/WorkerApi.ts';
+import { EngineClosedError } from '../errors.ts';
 import type { SharedLoad } from './SharedLoad.ts';
 import type { SharedBlockCell, SharedEngineStats } from './sharingTypes.ts';
 import type { TabRegistry } from './TabRegistry.ts';
@@ -27,7 +28,9 @@ export function tabEngineApi(engine: WorkerApi, registry: TabRegistry, shared: S
     holdLock: (name) => engine.holdLock(name),
     async load(opts: WorkerLoadOptions, onProgress?: (p: LoadEvent) => void): Promise<LoadedInfo> {
       const { info, attached } = await shared.get(opts, onProgress);
-      const label = registry.attach(tab);
+      // A tab that left during the load (closed, navigated away) is not brought back.
+      const label = registry.labelOfTab(tab);
+      if (label === undefined) throw new EngineClosedError('disposed', 'this tab left the shared engine while the model loaded');
       if (attached) await onProgress?.({ file: '', filesDone: 0, filesTotal: 0, progress: 1, text: `Ready: attached to the shared engine as ${label}` });
       return {
         ...info,
