@@ -13,13 +13,14 @@ for (const file of process.argv.slice(2)) {
   }
   const r = JSON.parse(readFileSync(file, 'utf8'));
   passed += r.numPassedTests;
-  failed += r.numFailedTests + (r.numFailedTestSuites ?? 0) - countSuitesWithFailedTests(r);
+  failed += r.numFailedTests + countFilesFailedWithoutTests(r);
   skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
 }
 
 // A test file that fails to load has no failed tests but must still count as a failure.
-function countSuitesWithFailedTests(r) {
-  return (r.testResults ?? []).filter((s) => s.status === 'failed' && (s.assertionResults ?? []).some((a) => a.status === 'failed')).length;
+// (numFailedTestSuites counts describe blocks too, so it cannot be used for this.)
+function countFilesFailedWithoutTests(r) {
+  return (r.testResults ?? []).filter((s) => s.status === 'failed' && !(s.assertionResults ?? []).some((a) => a.status === 'failed')).length;
 }
 
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);

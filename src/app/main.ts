@@ -18,6 +18,7 @@ const cache = new CachePanel(() => void refresh());
 const active = new Set<number>();
 let timer: ReturnType<typeof setInterval> | null = null;
 let refreshing = false;
+let refreshAgain = false;
 
 const panes: ChatPane[] = [0, 1].map((i) => new ChatPane(i, {
   engine: () => engine,
@@ -50,12 +51,21 @@ function updateSend(): void {
 
 /** Reads the KV map and the stats from the worker; skipped while the previous read is out. */
 async function refresh(): Promise<void> {
-  if (!engine || refreshing) return;
+  if (!engine) return;
+  // A call during a poll in flight runs once more after it: the last request's end must be
+  // shown even when its refresh lands while the poll that read the stats before it is pending.
+  if (refreshing) {
+    refreshAgain = true;
+    return;
+  }
   refreshing = true;
   try {
-    const [cells, s] = await Promise.all([engine.kvMap(), engine.stats()]);
-    kvMap.update(cells, cache.storedKvBlocks);
-    stats.update(s, panes.map((p) => p.last));
+    do {
+      refreshAgain = false;
+      const [cells, s] = await Promise.all([engine.kvMap(), engine.stats()]);
+      kvMap.update(cells, cache.storedKvBlocks);
+      stats.update(s, panes.map((p) => p.last));
+    } while (refreshAgain && engine);
   } catch {
     // the engine was disposed between polls
   } finally {
