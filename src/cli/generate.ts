@@ -10,13 +10,7 @@ import { kernelsOption } from '../gpu/kernelSet.ts';
 import { cpuKernelsOption } from '../cpu/cpuKernels.ts';
 import { constraintOption } from './constraintOption.ts';
 import type { GenerateRequest, GenerateResult } from './GenerateRequest.ts';
-
-function number(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === '' || Number.isNaN(n)) throw new InvalidParamsError(name, `must be a number, got ${JSON.stringify(v)}`);
-  return n;
-}
+import { numberOption, PROMPT_OPTIONS } from './promptOptions.ts';
 
 export async function generateCommand(argv: string[]): Promise<number> {
   // A server instead of a local model: its own options (local-only ones are refused there by name).
@@ -24,20 +18,13 @@ export async function generateCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      model: { type: 'string' },
-      prompt: { type: 'string', default: '' },
-      'max-tokens': { type: 'string', default: '128' },
-      temperature: { type: 'string', default: '0' },
-      'top-p': { type: 'string' },
-      'top-k': { type: 'string' },
-      seed: { type: 'string' },
+      ...PROMPT_OPTIONS,
       backend: { type: 'string', default: 'webgpu' },
       weights: { type: 'string', default: 'f32' },
       kernels: { type: 'string' },
       'cpu-kernels': { type: 'string' },
       'no-bos': { type: 'boolean', default: false },
       'ignore-eos': { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
       'kv-budget': { type: 'string' },
       'kv-policy': { type: 'string' },
       'context-shift': { type: 'boolean', default: false },
@@ -53,12 +40,12 @@ export async function generateCommand(argv: string[]): Promise<number> {
     weights: weightsChoice(values.weights),
     kernels: kernelsOption(values.kernels),
     cpuKernels: cpuKernelsOption(values['cpu-kernels']),
-    maxTokens: number('max-tokens', values['max-tokens'])!,
+    maxTokens: numberOption('max-tokens', values['max-tokens'])!,
     sampling: {
-      temperature: number('temperature', values.temperature),
-      topP: number('top-p', values['top-p']),
-      topK: number('top-k', values['top-k']),
-      seed: number('seed', values.seed) ?? null,
+      temperature: numberOption('temperature', values.temperature),
+      topP: numberOption('top-p', values['top-p']),
+      topK: numberOption('top-k', values['top-k']),
+      seed: numberOption('seed', values.seed) ?? null,
     },
   };
   if (!Number.isInteger(req.maxTokens) || req.maxTokens < 1) throw new InvalidParamsError('max-tokens', 'must be an integer >= 1');

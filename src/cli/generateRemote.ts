@@ -4,13 +4,7 @@ import type { CompletionCreateParams } from '../api/openai.ts';
 import { RemoteEngine } from '../remote/RemoteEngine.ts';
 import { resolveEndpoint } from '../remote/RemoteEndpoint.ts';
 import { checkServed, servedModels } from '../remote/servedModels.ts';
-
-function number(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === '' || Number.isNaN(n)) throw new InvalidParamsError(name, `must be a number, got ${JSON.stringify(v)}`);
-  return n;
-}
+import { numberOption, PROMPT_OPTIONS } from './promptOptions.ts';
 
 /**
  * `folio generate --remote URL`: the same prompt and sampling options, answered by an
@@ -24,14 +18,7 @@ export async function generateRemoteCommand(argv: string[]): Promise<number> {
     options: {
       remote: { type: 'string' },
       'api-key': { type: 'string' },
-      model: { type: 'string' },
-      prompt: { type: 'string', default: '' },
-      'max-tokens': { type: 'string', default: '128' },
-      temperature: { type: 'string', default: '0' },
-      'top-p': { type: 'string' },
-      'top-k': { type: 'string' },
-      seed: { type: 'string' },
-      json: { type: 'boolean', default: false },
+      ...PROMPT_OPTIONS,
     },
   });
   const apiKey = values['api-key'] ?? (process.env.FOLIO_API_KEY || undefined);
@@ -47,11 +34,11 @@ export async function generateRemoteCommand(argv: string[]): Promise<number> {
   const engine = new RemoteEngine(endpoint);
   const params: CompletionCreateParams = {
     prompt: values.prompt ?? '',
-    max_tokens: number('max-tokens', values['max-tokens']),
-    temperature: number('temperature', values.temperature),
-    top_p: number('top-p', values['top-p']),
-    top_k: number('top-k', values['top-k']),
-    seed: number('seed', values.seed),
+    max_tokens: numberOption('max-tokens', values['max-tokens']),
+    temperature: numberOption('temperature', values.temperature),
+    top_p: numberOption('top-p', values['top-p']),
+    top_k: numberOption('top-k', values['top-k']),
+    seed: numberOption('seed', values.seed),
   };
   let completion = '';
   let usage = null;
