@@ -11,6 +11,16 @@
  * h / (numHeads / numKvHeads). Assumes headDim % 4 == 0.
  * Scores and softmax are f64 (as the oracle); q.k and the weighted sum of V are f32 SIMD.
  */
+/**
+ * Points $kb at this KV head's rows of table block $bi in `pool` (K or V: the same walk) and sets
+ * $cnt to how many of its entries are below nKeys.
+ */
+const enterBlock = (pool: string) => `      (local.set $kb (i32.add (i32.add (local.get ${pool}) (local.get $headOff))
+        (i32.mul (i32.load (i32.add (local.get $table) (i32.shl (local.get $bi) (i32.const 2))))
+                 (i32.mul (i32.mul (local.get $nkv) (local.get $bs)) (local.get $headBytes)))))
+      (local.set $cnt (select (local.get $bs) (i32.sub (local.get $nKeys) (local.get $s))
+        (i32.lt_u (local.get $bs) (i32.sub (local.get $nKeys) (local.get $s)))))`;
+
 export const attentionWat = `
 (func $attention (export "attention")
   (param $q i32) (param $out i32) (param $kPool i32) (param $vPool i32) (param $table i32) (param $nKeys i32)
@@ -31,11 +41,7 @@ export const attentionWat = `
     (local.set $s (i32.const 0)) (local.set $bi (i32.const 0))
     (block $kd (loop $kl
       (br_if $kd (i32.ge_u (local.get $s) (local.get $nKeys)))
-      (local.set $kb (i32.add (i32.add (local.get $kPool) (local.get $headOff))
-        (i32.mul (i32.load (i32.add (local.get $table) (i32.shl (local.get $bi) (i32.const 2))))
-                 (i32.mul (i32.mul (local.get $nkv) (local.get $bs)) (local.get $headBytes)))))
-      (local.set $cnt (select (local.get $bs) (i32.sub (local.get $nKeys) (local.get $s))
-        (i32.lt_u (local.get $bs) (i32.sub (local.get $nKeys) (local.get $s)))))
+${enterBlock('$kPool')}
       (local.set $j (i32.const 0))
       (block $jd (loop $jl
         (br_if $jd (i32.ge_u (local.get $j) (local.get $cnt)))
@@ -72,11 +78,7 @@ export const attentionWat = `
     (local.set $s (i32.const 0)) (local.set $bi (i32.const 0))
     (block $vd (loop $vl
       (br_if $vd (i32.ge_u (local.get $s) (local.get $nKeys)))
-      (local.set $kb (i32.add (i32.add (local.get $vPool) (local.get $headOff))
-        (i32.mul (i32.load (i32.add (local.get $table) (i32.shl (local.get $bi) (i32.const 2))))
-                 (i32.mul (i32.mul (local.get $nkv) (local.get $bs)) (local.get $headBytes)))))
-      (local.set $cnt (select (local.get $bs) (i32.sub (local.get $nKeys) (local.get $s))
-        (i32.lt_u (local.get $bs) (i32.sub (local.get $nKeys) (local.get $s)))))
+${enterBlock('$vPool')}
       (local.set $j (i32.const 0))
       (block $jd2 (loop $jl2
         (br_if $jd2 (i32.ge_u (local.get $j) (local.get $cnt)))
