@@ -175,7 +175,8 @@ export function announcedRange(res: Response): { start: number; total: number | 
   return { start: 0, total: Number.isFinite(length) && !res.headers.get('Content-Encoding') ? length : null };
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
+/** The parts, one after another, in one array. */
+export function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {

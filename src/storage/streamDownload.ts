@@ -4,7 +4,7 @@ import type { FileStream } from '../model/ModelSource.ts';
 import type { LoadProgress } from './LoadProgress.ts';
 import type { ModelCache } from './ModelCache.ts';
 import type { PartialFile } from './ModelManifest.ts';
-import { announcedRange, type DownloadSettings, type NetworkCounters, SHA_ETAG } from './ResumableDownload.ts';
+import { announcedRange, concat, type DownloadSettings, type NetworkCounters, SHA_ETAG } from './ResumableDownload.ts';
 
 export interface StreamDownloadContext {
   cache: ModelCache;
@@ -163,14 +163,4 @@ export async function streamDownload(ctx: StreamDownloadContext, name: string, u
   }
 
   return { size: state.total, chunks: chunks() };
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
