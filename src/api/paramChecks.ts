@@ -35,3 +35,14 @@ export const isNum = (v: unknown): v is number => typeof v === 'number' && Numbe
 export const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
 export const isString = (v: unknown): v is string => typeof v === 'string';
 export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** stream_options is only for streams (as OpenAI refuses it otherwise); its keys are booleans. */
+export function checkStreamOptions(o: unknown, stream: boolean): void {
+  if (o === undefined || o === null) return;
+  if (!stream) throw new InvalidParamsError('stream_options', 'is only allowed with stream: true');
+  if (!isRecord(o)) throw new InvalidParamsError('stream_options', 'must be an object');
+  for (const key of Object.keys(o)) {
+    if (key !== 'include_usage' && key !== 'include_obfuscation') throw new InvalidParamsError(`stream_options.${key}`, 'is not a known option');
+    optional(o, key, isBool, 'a boolean');
+  }
+}

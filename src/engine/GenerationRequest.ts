@@ -1,6 +1,6 @@
 import { chatMessages } from '../api/chatMessages.ts';
 import type { ChatMessage, SamplingRequest } from '../api/openai.ts';
-import { isBool, isInt, isNum, isRecord, isSafeInt, isString, optional, required } from '../api/paramChecks.ts';
+import { checkStreamOptions, isBool, isInt, isNum, isSafeInt, isString, optional, required } from '../api/paramChecks.ts';
 import { InvalidParamsError } from '../errors.ts';
 import type { Grammar } from '../grammar/Grammar.ts';
 import { outputGrammar } from '../api/responseFormat.ts';
@@ -84,18 +84,6 @@ function topLogprobsOf(p: Record<string, unknown>, chat: boolean): number | null
   return logprobs ? (top ?? 0) : null;
 }
 
-/** stream_options is only for streams (as OpenAI refuses it otherwise); its keys are booleans. */
-function checkStreamOptions(p: Record<string, unknown>, stream: boolean): void {
-  const o = p.stream_options;
-  if (o === undefined || o === null) return;
-  if (!stream) throw new InvalidParamsError('stream_options', 'is only allowed with stream: true');
-  if (!isRecord(o)) throw new InvalidParamsError('stream_options', 'must be an object');
-  for (const key of Object.keys(o)) {
-    if (key !== 'include_usage' && key !== 'include_obfuscation') throw new InvalidParamsError(`stream_options.${key}`, 'is not a known option');
-    optional(o, key, isBool, 'a boolean');
-  }
-}
-
 /**
  * Turns OpenAI-style parameters into a GenerationRequest, refusing every bad value with an
  * InvalidParamsError that names the parameter. Nothing is allocated before this passes.
@@ -112,7 +100,7 @@ export function parseRequest(raw: unknown, limits: RequestLimits = {}): Generati
   const hasMessages = p.messages !== undefined;
   if (hasMessages === (p.prompt !== undefined)) throw new InvalidParamsError('messages', 'give either messages (chat) or prompt (text), not both');
   const topLogprobs = topLogprobsOf(p, hasMessages);
-  checkStreamOptions(p, optional(p, 'stream', isBool, 'a boolean') ?? false);
+  checkStreamOptions(p.stream_options, optional(p, 'stream', isBool, 'a boolean') ?? false);
   optional(p, 'model', isString, 'a string');
   const sampling = samplingParams({
     temperature: optional(p, 'temperature', isNum, 'a number'),

@@ -1,5 +1,5 @@
 import { InvalidParamsError } from '../errors.ts';
-import { isBool, isRecord, optional, shown } from '../api/paramChecks.ts';
+import { checkStreamOptions, isBool, isRecord, optional, shown } from '../api/paramChecks.ts';
 
 /** Parameters only a local engine understands: add_bos, a GBNF grammar, KV budgets and overflow. */
 const FOLIO_ONLY = ['add_bos', 'grammar', 'kv_budget_tokens', 'kv_policy', 'context_overflow'] as const;
@@ -25,20 +25,6 @@ function checkJson(v: unknown, path: string): void {
 }
 
 /**
- * The page's stream_options shape only what Folio hands the page (the server is always asked for
- * the usage), so Folio checks them as the local engine does: the server never sees them.
- */
-function checkStreamOptions(o: unknown, stream: boolean): void {
-  if (o === undefined || o === null) return;
-  if (!stream) throw new InvalidParamsError('stream_options', 'is only allowed with stream: true');
-  if (!isRecord(o)) throw new InvalidParamsError('stream_options', 'must be an object');
-  for (const key of Object.keys(o)) {
-    if (key !== 'include_usage' && key !== 'include_obfuscation') throw new InvalidParamsError(`stream_options.${key}`, 'is not a known option');
-    optional(o, key, isBool, 'a boolean');
-  }
-}
-
-/**
  * The server's request for the page's `params`: everything passes through to the server, which
  * checks it (its 400 comes back as an InvalidParamsError naming the parameter), except what Folio
  * itself decides. The answer always streams, with its usage at the end, whether or not the page
@@ -54,6 +40,8 @@ export function remoteRequest(params: unknown, model: string): RemoteRequest {
     if (params[key] !== undefined && params[key] !== null) throw new InvalidParamsError(key, 'is a Folio extension a remote server does not take (it decides this itself); leave it out');
   }
   const stream = optional(params, 'stream', isBool, 'a boolean') ?? false;
+  // The page's stream_options shape only what Folio hands the page (the server is always asked
+  // for the usage), so Folio checks them as the local engine does: the server never sees them.
   checkStreamOptions(params.stream_options, stream);
   checkJson(params, '');
   const { stream_options: _, ...rest } = params;
