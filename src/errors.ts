@@ -118,9 +118,10 @@ export class WebGpuUnavailableError extends FolioError {
 export class ModelTooLargeError extends FolioError {
   static override readonly errorName = 'ModelTooLargeError';
   readonly bytesNeeded: number;
-  readonly bytesOffered: number;
-  constructor(what: string, bytesNeeded: number, bytesOffered: number, offer: string) {
-    super('MODEL_TOO_LARGE', `${what} needs ${bytesNeeded} bytes, but ${offer} is ${bytesOffered} bytes`);
+  /** null where the device does not say (it ran out of memory allocating the bytes needed). */
+  readonly bytesOffered: number | null;
+  constructor(what: string, bytesNeeded: number, bytesOffered: number | null, offer: string) {
+    super('MODEL_TOO_LARGE', `${what} needs ${bytesNeeded} bytes, but ${offer}${bytesOffered === null ? '' : ` is ${bytesOffered} bytes`}`);
     this.bytesNeeded = bytesNeeded;
     this.bytesOffered = bytesOffered;
   }

@@ -1,102 +1,180 @@
-// matmul_gemv: y[m, n] = sum_k x[m, k] * W[n, k]  (or y[m, n] += that when ACCUMULATE), the decode
+// matmul_gemv: y[m, n] = sum_k x[m, k] * W[n, k]  (or y[m, n] += that when accumulating), the decode
 // product (M = 1..8 rows of x) of the 'gpu' kernel set, for every weight format: f32 and f16 rows
 // go through the same preamble path (formats/f32.wgsl, formats/f16.wgsl) as the block formats.
 //
 // Composition (src/gpu/gemv.ts): formats/common.wgsl + formats/<format>.wgsl + this file + an
 // entry point that reduces: wgsl/matmul_gemv_wg.wgsl (workgroup memory), or, where the device has
-// the `subgroups` feature, `enable subgroups;` + the same + wgsl/matmul_gemv_sg.wgsl. This file
-// holds what both share: the bindings and gemv_tile, each invocation's partial sums. dequant_unit
-// decodes UNIT_ELEMS contiguous weights (one 32-element block or K-quant sub-block; 4 f32 or 8 f16
-// values) into registers, in f32.
+// the `subgroups` feature and LANES == WG, `enable subgroups;` + the same + wgsl/matmul_gemv_sg.wgsl.
+// This file holds what both share: the bindings and gemv_tile, each invocation's partial sums.
+// dequant_unit decodes UNIT_ELEMS contiguous weights (one 32-element block or K-quant sub-block;
+// 4 f32 or 8 f16 values) into registers, in f32.
 //
-// Bindings: 0 weights (array<u32>: N packed rows of ROW_BYTES, the [out, in] layout),
-//           1 x (vec4<f32>, [M, K / 4]),
-//           2 out: SPLIT == 1: y (f32, [M, Y_STRIDE], columns Y_OFFSET .. Y_OFFSET + N - 1);
-//                  SPLIT > 1: partial sums (f32, [SPLIT, M, N]) that wgsl/matmul_splitk_reduce.wgsl
-//                  adds up into y.
+// Bindings: 0 dims (uniform: dims.rows = M, the step's row count, shared by every product; rows are
+//             taken 8 at a time, one pass each: GPUs run M <= 8 here and larger M in
+//             wgsl/matmul_tiled.wgsl, CPU adapters up to GEMV_MAX_ROWS_CPU rows),
+//           1 params (uniform Params below: this product's shape, one small buffer per weight
+//             part, written once; so one pipeline serves every part and every M),
+//           2 weights (array<u32>: N packed rows of K / BLOCK_ELEMS * BLOCK_BYTES, [out, in]),
+//           3 x (vec4<f32>, [M, K / 4]; with X_SILU the gate|up rows [M, 2K / 4], and the product
+//             reads silu(gate) * up: SwiGLU fused into the down projection's input),
+//           4 out: split == 1: y (f32, [M, y_stride], columns y_offset .. y_offset + N - 1);
+//                  split > 1: partial sums (f32, [split, M, N]) that wgsl/matmul_splitk_reduce.wgsl
+//                  adds up into y,
+//           5 norm_w (vec4<f32>, [K / 4]): with X_NORM the RMSNorm weight: the product is then
+//             rmsnorm(x) · W^T = inv_rms(x) * sum_k W[n, k] * x[k] * norm_w[k], the norm fused into
+//             its consumer (the q|k|v and gate|up products); inv_rms = 1 / sqrt(mean(x^2) + eps) as
+//             wgsl/rmsnorm.wgsl computes it. The sum of squares is taken from the x values the
+//             invocations load anyway (split == 1: together they read every x once), or, with K
+//             split, by a strided pass over the whole row in every workgroup (x is in L1/L2: M * K
+//             floats against ROWS * K weights), and reduced with the partial sums (M more slots).
+//             Unused (any small buffer) without X_NORM.
 // Workgroup: WG = 64 invocations (two NVIDIA warps, one AMD wave, whole subgroups of every size
-//   WebGPU allows) own ROWS (1..4) consecutive weight rows, all M columns of them, over one of
-//   SPLIT slices of K. Dispatch: ceil(N / ROWS) * SPLIT workgroups, folded into (x, y); workgroup
-//   id = row block * SPLIT + slice.
-// Coalescing: invocation i decodes unit u0 + i, then u0 + i + 64, ...: at each step the 64
+//   WebGPU allows) = WG / LANES row groups of LANES invocations; a row group owns ROWS (1..4)
+//   consecutive weight rows, all M columns of them, over one of `split` slices of K. Dispatch:
+//   ceil(N / (ROWS * WG / LANES)) * split workgroups, folded into (x, y); workgroup id =
+//   row block * split + slice.
+// Real GPUs (LANES = 64, src/gpu/gemv.ts planGemv): one row group per workgroup.
+//   Coalescing: invocation i decodes unit u0 + i, then u0 + i + 64, ...: at each step the 64
 //   invocations read 64 neighbouring units of the same row, one contiguous stretch of 64 * UNIT
 //   bytes (1 KiB of f32, 1152 bytes of Q4_0), so every cache line fetched is used whole. x is read
 //   as vec4s at the same k by every row of the workgroup (ROWS reuses per load) and by every
 //   workgroup: at most 8 * K floats, it stays in L1/L2.
-// Occupancy: the host picks ROWS and SPLIT so that the grid has at least ~512 workgroups where
+//   Occupancy: the host picks ROWS and split so that the grid has at least ~512 workgroups where
 //   the shape allows (4 per SM on a 132-SM GPU, more on smaller ones): ROWS shrinks first, then K
 //   is split, but never below 64 units per slice. A row of fewer than 64 units (Q4_0 at K = 576:
 //   18) leaves invocations idle: a limit of this shape, which a sub-unit split would lift.
 //   Registers: ROWS * M <= 32 accumulators plus one decoded unit (up to 8 vec4) per row: ~160
 //   live floats at ROWS = 4 with 32-element units, which caps occupancy on the widest plans.
+//   The shape lives in a uniform, not in override constants: the loop bounds are then runtime
+//   values, which costs a GPU nothing measurable in a loop bound by memory (one scalar load per
+//   workgroup, uniform branches), and saves one pipeline per weight part and row count.
+// CPU adapters (LANES = 1, planGemvFor with cpuAdapter): each invocation owns ROWS rows over all
+//   of K and needs no reduction: SwiftShader runs a workgroup's invocations on one CPU thread, four
+//   to a SIMD register, and every barrier switches all 64 of them; this shape has none.
 // Reduction: with subgroups (matmul_gemv_sg.wgsl): subgroupAdd per accumulator, each subgroup's
 //   first invocation writes its sum to workgroup memory, one barrier, then ROWS * M invocations add
 //   the WG / subgroup_size sums (assumes subgroups cover consecutive local_invocation_index ranges,
 //   as they do for 1-D workgroups on Vulkan, Metal and D3D12 drivers). Without
-//   (matmul_gemv_wg.wgsl): all 64 partials to workgroup memory as [slot][invocation] (neighbours,
-//   neighbouring words: no bank conflicts) and a 6-step tree with a barrier per step. Both use at
-//   most 8 KiB of workgroup memory.
-// Overrides: K, N, M (1..8), ROWS (1..4), SPLIT (>= 1), ACCUMULATE, Y_STRIDE (default N), Y_OFFSET.
+//   (matmul_gemv_wg.wgsl): all partials to workgroup memory as [slot][invocation] (neighbours,
+//   neighbouring words: no bank conflicts) and a log2(LANES)-step tree with a barrier per step.
+//   At most ROWS * 8 * 64 floats (8 KiB) of workgroup memory.
+// Overrides (the shape class): ROWS (1..4), LANES (a power of two up to WG), X_SILU, X_NORM,
+//   PARTIAL_SLOTS (workgroup memory; the host sets 1 when LANES == 1, which leaves it unused).
 // Assumes: K % BLOCK_ELEMS == 0 and K % UNIT_ELEMS == 0 (checked on the host).
 
 const WG: u32 = 64u;
 const MAX_M: u32 = 8u;
 const MAX_ROWS: u32 = 4u;
 
-override K: u32;
-override N: u32;
-override M: u32;
 override ROWS: u32 = 1u;
-override SPLIT: u32 = 1u;
-override ACCUMULATE: bool = false;
-override ROW_BYTES: u32 = K / BLOCK_ELEMS * BLOCK_BYTES;
-override Y_STRIDE: u32 = N;
-override Y_OFFSET: u32 = 0u;
+override LANES: u32 = 64u;
+override X_SILU: bool = false;
+override X_NORM: bool = false;
+override PARTIAL_SLOTS: u32 = (ROWS + 1u) * MAX_M * WG;
 
-@group(0) @binding(0) var<storage, read> weights: array<u32>;
-@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+struct Dims { rows: u32 }
 
-// Sized by overrides, and the sums kept in a private array rather than returned in a struct:
-// SwiftShader compiles this kernel ~10x faster so.
-var<workgroup> partials: array<f32, ROWS * M * WG>;
+// One product's shape (src/gpu/gemv.ts gemvParams writes it in this order).
+struct Params {
+  k: u32,
+  n: u32,
+  y_stride: u32,
+  y_offset: u32,
+  split: u32,
+  accumulate: u32,
+  eps: f32,
+}
 
-// Each invocation's partial sums [r * MAX_M + m].
+@group(0) @binding(0) var<uniform> dims: Dims;
+@group(0) @binding(1) var<uniform> params: Params;
+@group(0) @binding(2) var<storage, read> weights: array<u32>;
+@group(0) @binding(3) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<storage, read> norm_w: array<vec4<f32>>;
+
+var<workgroup> partials: array<f32, PARTIAL_SLOTS>;
+
+// Each invocation's partial sums [r * MAX_M + m] (a private array: SwiftShader compiles this
+// kernel ~10x faster than with the sums returned in a struct).
 var<private> acc: array<f32, MAX_ROWS * MAX_M>;
+// With X_NORM: each invocation's part of the sum of squares of x's rows.
+var<private> ssq: array<f32, MAX_M>;
 
-// Which rows and which slice of K workgroup `wgi` computes.
+// Which rows and which slice of K a row group computes, for rows m0 .. m0 + mc - 1 of x.
 struct Tile {
   n0: u32,
   slice: u32,
+  m0: u32,
+  mc: u32,
 }
 
 // Whether workgroup `wgi` has rows to compute (uniform: the entry returns before any barrier).
 fn gemv_active(wgi: u32) -> bool {
-  return (wgi / SPLIT) * ROWS < N;
+  return (wgi / params.split) * ROWS * (WG / LANES) < params.n;
 }
 
-// Fills `acc` with this invocation's partial sums.
-fn gemv_tile(wgi: u32, lid: u32) -> Tile {
+// Rows of x per pass (the accumulators hold MAX_M): the entry points walk M in passes of this many,
+// so a CPU adapter can take steps of more than 8 rows here (the weights are read once per pass).
+fn gemv_passes() -> u32 {
+  return (dims.rows + MAX_M - 1u) / MAX_M;
+}
+
+// Row m's x at vec4 kx: x itself, or silu(gate) * up from a gate|up row (X_SILU), computed as
+// wgsl/silu_mul.wgsl computes it.
+fn x_at(m: u32, kx: u32, k4: u32) -> vec4<f32> {
+  if (X_SILU) {
+    let g = x[m * 2u * k4 + kx];
+    let u = x[m * 2u * k4 + k4 + kx];
+    return g / (1.0 + exp(-g)) * u;
+  }
+  return x[m * k4 + kx];
+}
+
+// Fills `acc` (and `ssq`) with this invocation's partial sums for pass `ps` (rows 8 ps ..).
+fn gemv_tile(wgi: u32, lid: u32, ps: u32) -> Tile {
+  let split = params.split;
+  let n = params.n;
+  let lane = lid % LANES;
   var t: Tile;
-  t.n0 = (wgi / SPLIT) * ROWS;
-  t.slice = wgi % SPLIT;
-  let units = K / UNIT_ELEMS;
-  let per = (units + SPLIT - 1u) / SPLIT;
+  t.n0 = ((wgi / split) * (WG / LANES) + lid / LANES) * ROWS;
+  t.slice = wgi % split;
+  t.m0 = ps * MAX_M;
+  t.mc = min(MAX_M, dims.rows - t.m0);
+  let mc = t.mc;
+  for (var i = 0u; i < MAX_ROWS * MAX_M; i++) { acc[i] = 0.0; }
+  for (var m = 0u; m < MAX_M; m++) { ssq[m] = 0.0; }
+  let units = params.k / UNIT_ELEMS;
+  let per = (units + split - 1u) / split;
   let u_end = min(units, (t.slice + 1u) * per);
-  let k4 = K / 4u;
+  let k4 = params.k / 4u;
+  let row_bytes = params.k / BLOCK_ELEMS * BLOCK_BYTES;
   var row_byte: array<u32, MAX_ROWS>;
   for (var r = 0u; r < ROWS; r++) {
-    row_byte[r] = min(t.n0 + r, N - 1u) * ROW_BYTES; // rows past N are read (clamped) but not stored
+    row_byte[r] = min(t.n0 + r, n - 1u) * row_bytes; // rows past N are read (clamped) but not stored
   }
-  for (var u = t.slice * per + lid; u < u_end; u += WG) {
+  // With K split, no workgroup loads all of x in the product: the squares take a pass of their own.
+  let squares_apart = X_NORM && split > 1u;
+  if (squares_apart) {
+    for (var kx = lane; kx < k4; kx += LANES) {
+      for (var m = 0u; m < mc; m++) {
+        let xv = x[(t.m0 + m) * k4 + kx];
+        ssq[m] += dot(xv, xv);
+      }
+    }
+  }
+  for (var u = t.slice * per + lane; u < u_end; u += LANES) {
     var w: array<array<vec4<f32>, UNIT_VEC4>, MAX_ROWS>;
     for (var r = 0u; r < ROWS; r++) {
       w[r] = dequant_unit(row_byte[r], u);
     }
     for (var j = 0u; j < UNIT_VEC4; j++) {
       let kx = u * UNIT_VEC4 + j;
-      for (var m = 0u; m < M; m++) {
-        let xv = x[m * k4 + kx];
+      for (var m = 0u; m < mc; m++) {
+        var xv = x_at(t.m0 + m, kx, k4);
+        if (X_NORM) {
+          if (!squares_apart) { ssq[m] += dot(xv, xv); }
+          xv *= norm_w[kx];
+        }
         for (var r = 0u; r < ROWS; r++) {
           acc[r * MAX_M + m] += dot(w[r][j], xv);
         }
@@ -106,15 +184,35 @@ fn gemv_tile(wgi: u32, lid: u32) -> Tile {
   return t;
 }
 
-// Slot i = r * M + m of the tile's rows, summed over the workgroup: to y, or to its slice of the partial sums.
-fn gemv_store(t: Tile, i: u32, s: f32) {
-  let n = t.n0 + i / M;
-  if (n >= N) { return; }
-  let m = i % M;
-  if (SPLIT > 1u) {
-    out[(t.slice * M + m) * N + n] = s;
+// 1 / sqrt(mean(x^2) + eps) from a row's sum of squares, as wgsl/rmsnorm.wgsl computes it.
+fn inv_rms(ss: f32) -> f32 {
+  return 1.0 / sqrt(ss / f32(params.k) + params.eps);
+}
+
+// Reduced slots per row group and pass: ROWS * mc sums, then (X_NORM) mc sums of squares.
+fn gemv_slots(mc: u32) -> u32 {
+  return select(ROWS * mc, (ROWS + 1u) * mc, X_NORM);
+}
+
+// This invocation's value of reduced slot i (see gemv_slots).
+fn gemv_slot(t: Tile, i: u32) -> f32 {
+  let rm = ROWS * t.mc;
+  if (i >= rm) { return ssq[i - rm]; }
+  return acc[(i / t.mc) * MAX_M + i % t.mc];
+}
+
+// Slot i = r * mc + m of the tile's rows, summed over the row group (times inv_rms(ss) with X_NORM,
+// ss being row m's whole sum of squares): to y, or to its slice of the partial sums.
+fn gemv_store(t: Tile, i: u32, sum: f32, ss: f32) {
+  var s = sum;
+  if (X_NORM) { s *= inv_rms(ss); }
+  let n = t.n0 + i / t.mc;
+  if (n >= params.n) { return; }
+  let m = t.m0 + i % t.mc;
+  if (params.split > 1u) {
+    out[(t.slice * dims.rows + m) * params.n + n] = s;
   } else {
-    let o = m * Y_STRIDE + Y_OFFSET + n;
-    if (ACCUMULATE) { out[o] += s; } else { out[o] = s; }
+    let o = m * params.y_stride + params.y_offset + n;
+    if (params.accumulate != 0u) { out[o] += s; } else { out[o] = s; }
   }
 }

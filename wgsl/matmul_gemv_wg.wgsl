@@ -1,31 +1,47 @@
 // matmul_gemv_wg: the entry point of wgsl/matmul_gemv.wgsl (see its header) that reduces through
-// workgroup memory alone, for devices without the `subgroups` feature.
+// workgroup memory alone, for devices without the `subgroups` feature and for LANES < WG.
 //
 // Composition: formats/common.wgsl + formats/<format>.wgsl + matmul_gemv.wgsl + this file.
-// Reduction: every invocation writes its ROWS * M partial sums to `partials` as [slot][invocation]
-//   (neighbouring invocations, neighbouring words: no bank conflicts); a 6-step tree halves the live
-//   invocations per step, one barrier each; invocation i < ROWS * M stores slot i.
+// Reduction: LANES == 1 (CPU adapters): none, each invocation stores its own sums. Else every
+//   invocation writes its ROWS * M partial sums (and with X_NORM its M sums of squares) to `partials` as [slot][invocation] (neighbouring
+//   invocations, neighbouring words: no bank conflicts); a log2(LANES)-step tree halves the live
+//   lanes of each row group per step, one barrier each; lane i < ROWS * M of a group stores slot i.
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let wgi = wg.y * nwg.x + wg.x;
   if (!gemv_active(wgi)) { return; } // the whole workgroup: uniform
-  let t = gemv_tile(wgi, lid);
-  let rm = ROWS * M;
-  for (var r = 0u; r < ROWS; r++) {
-    for (var m = 0u; m < M; m++) {
-      partials[(r * M + m) * WG + lid] = acc[r * MAX_M + m];
-    }
-  }
-  workgroupBarrier();
-  for (var half = WG / 2u; half > 0u; half /= 2u) {
-    if (lid < half) {
+  for (var ps = 0u; ps < gemv_passes(); ps++) {
+    let t = gemv_tile(wgi, lid, ps);
+    // From the uniform row count, not from t (which the analysis sees as varying with lid).
+    let mc = min(MAX_M, dims.rows - ps * MAX_M);
+    let rm = ROWS * mc;
+    if (LANES == 1u) {
       for (var i = 0u; i < rm; i++) {
-        partials[i * WG + lid] += partials[i * WG + lid + half];
+        gemv_store(t, i, acc[(i / t.mc) * MAX_M + i % t.mc], ssq[i % t.mc]);
       }
+      continue;
+    }
+    let slots = gemv_slots(mc);
+    for (var i = 0u; i < slots; i++) {
+      partials[i * WG + lid] = gemv_slot(t, i);
     }
     workgroupBarrier();
+    let lane = lid % LANES;
+    for (var half = LANES / 2u; half > 0u; half /= 2u) {
+      if (lane < half) {
+        for (var i = 0u; i < slots; i++) {
+          partials[i * WG + lid] += partials[i * WG + lid + half];
+        }
+      }
+      workgroupBarrier();
+    }
+    let g0 = lid - lane;
+    for (var i = lane; i < rm; i += LANES) {
+      let ss = select(0.0, partials[(rm + i % t.mc) * WG + g0], X_NORM);
+      gemv_store(t, i, partials[i * WG + g0], ss);
+    }
+    workgroupBarrier(); // the next pass overwrites `partials`
   }
-  if (lid < rm) { gemv_store(t, lid, partials[lid * WG]); }
 }

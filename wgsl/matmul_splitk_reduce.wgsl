@@ -1,31 +1,40 @@
-// matmul_splitk_reduce: y[m, Y_OFFSET + n] (+)= sum_s partial[s, m, n]: the second pass of a split-K
-// decode product (wgsl/matmul_gemv.wgsl with SPLIT > 1), which wrote one partial sum per slice of K.
+// matmul_splitk_reduce: y[m, y_offset + n] (+)= sum_s partial[s, m, n]: the second pass of a split-K
+// decode product (wgsl/matmul_gemv.wgsl with split > 1), which wrote one partial sum per slice of K.
 //
-// Bindings: 0 partial (f32, [SPLIT, M, N]), 1 y (f32, [M, Y_STRIDE]).
+// Bindings: 0 dims (uniform: dims.rows = M), 1 params (the GEMV's Params uniform, same buffer),
+//           2 partial (f32, [split, M, N]), 3 y (f32, [M, y_stride]).
 // Workgroup: 64 invocations, one per (m, n), n fastest (coalesced reads and writes); the grid is
 //   folded into x and y (linear workgroup id wg.y * num_workgroups.x + wg.x; ids past the end return).
-// Overrides: N, M, SPLIT, ACCUMULATE, Y_STRIDE (default N), Y_OFFSET (default 0).
+// No override constants: one pipeline serves every product.
 // Sums run in slice order, so the result is deterministic.
 
-override N: u32;
-override M: u32;
-override SPLIT: u32;
-override ACCUMULATE: bool = false;
-override Y_STRIDE: u32 = N;
-override Y_OFFSET: u32 = 0u;
+struct Dims { rows: u32 }
 
-@group(0) @binding(0) var<storage, read> partial: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+struct Params {
+  k: u32,
+  n: u32,
+  y_stride: u32,
+  y_offset: u32,
+  split: u32,
+  accumulate: u32,
+}
+
+@group(0) @binding(0) var<uniform> dims: Dims;
+@group(0) @binding(1) var<uniform> params: Params;
+@group(0) @binding(2) var<storage, read> partial: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
+  let n = params.n;
+  let mn = dims.rows * n;
   let i = (wg.y * nwg.x + wg.x) * 64u + lid;
-  if (i >= M * N) { return; }
+  if (i >= mn) { return; }
   var s = 0.0;
-  for (var k = 0u; k < SPLIT; k++) {
-    s += partial[k * M * N + i];
+  for (var k = 0u; k < params.split; k++) {
+    s += partial[k * mn + i];
   }
-  let o = (i / N) * Y_STRIDE + Y_OFFSET + i % N;
-  if (ACCUMULATE) { y[o] += s; } else { y[o] = s; }
+  let o = (i / n) * params.y_stride + params.y_offset + i % n;
+  if (params.accumulate != 0u) { y[o] += s; } else { y[o] = s; }
 }

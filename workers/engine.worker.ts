@@ -74,7 +74,7 @@ export const api: WorkerApi = {
       report?.({ file: '', filesDone: 0, filesTotal: 0, warning: m });
     };
     let weightsPicked: { option: string; reason: string } | null = null;
-    const common = { source, kv: opts.kv, maxBatchTokens: opts.maxBatchTokens, onProgress: report, prefixStore, persistAfterHits: cacheOpts?.persistAfterHits, onWarning, weights: opts.weights, kernels: opts.kernels, cpu: opts.cpu, onWeights: (p: { option: string; reason: string }) => (weightsPicked = p) };
+    const common = { source, kv: opts.kv, maxBatchTokens: opts.maxBatchTokens, onProgress: report, prefixStore, persistAfterHits: cacheOpts?.persistAfterHits, onWarning, weights: opts.weights, kernels: opts.kernels, cpu: opts.cpu, speculative: opts.speculative, onWeights: (p: { option: string; reason: string }) => (weightsPicked = p) };
     let fallbackReason: string | null = null;
     if (opts.backend === 'cpu') {
       engine = await loadEngine({ ...common, backend: 'cpu' });

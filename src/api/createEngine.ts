@@ -1,10 +1,11 @@
 import * as Comlink from 'comlink';
 import type { EngineHandle } from '../engine/events.ts';
 import type { KvOptions } from '../engine/loadEngine.ts';
+import type { EngineSpeculativeOption } from '../speculative/draftModelLoad.ts';
 import type { WeightsOption } from '../quant/quantizeModel.ts';
 import { kernelsOption, type KernelsOption } from '../gpu/kernelSet.ts';
 import { cpuKernelsOption, type CpuOptions, cpuThreadsOption } from '../cpu/cpuKernels.ts';
-import type { BackendChoice, CacheOptions, LoadedInfo, LoadEvent, WorkerApi } from '../engine/WorkerApi.ts';
+import type { BackendChoice, CacheOptions, LoadedInfo, LoadEvent, WorkerApi, WorkerLoadOptions } from '../engine/WorkerApi.ts';
 import { EngineClosedError, InvalidParamsError } from '../errors.ts';
 import { unpackEvents } from './eventTransfer.ts';
 import { installErrorTransfer } from './errorTransfer.ts';
@@ -33,6 +34,12 @@ export interface CreateEngineOptions {
   kernels?: KernelsOption;
   /** The CPU backend: `kernels` 'wasm' (WebAssembly SIMD, the default) or 'js' (the TypeScript reference), and `threads`; `info.adapter` says what runs and why. */
   cpu?: CpuOptions;
+  /**
+   * Speculative decoding: every request's default `{ method: 'ngram' | 'draft', k }`, and a draft
+   * model (`draftModel`: a folder URL or .gguf file with the model's tokenizer, relative URLs as
+   * `model`; `draftWeights` as `weights`) loaded beside the model for method 'draft'.
+   */
+  speculative?: Omit<EngineSpeculativeOption, 'draftModel'> & { draftModel?: string };
   /** Load progress: files, and bytes (downloaded or read from IndexedDB) for a progress bar. */
   onProgress?: (p: LoadEvent) => void;
   /** IndexedDB caching of weights and prefix-KV blocks (on by default); false turns it off. */
@@ -103,6 +110,11 @@ function defaultWorker(): Worker {
   }
 }
 
+/** `speculative` for the worker: a draft model's URL resolved against the page, as the model's is. */
+function speculativeOption(s: CreateEngineOptions['speculative']): WorkerLoadOptions['speculative'] {
+  return s?.draftModel === undefined ? s : { ...s, draftModel: new URL(s.draftModel, globalThis.location?.href).href };
+}
+
 /** `createEngine({ backend: 'remote', baseURL, model, apiKey? })`: an OpenAI-compatible server instead of a local model. */
 export interface RemoteEngineOptions extends RemoteEndpoint {
   backend: 'remote';
@@ -158,7 +170,7 @@ async function startWorker(opts: CreateEngineOptions, life: Lifetime): Promise<{
     }
     const info = await life.guard(() =>
       remote.load(
-        { modelUrl: new URL(opts.model, globalThis.location?.href).href, backend: opts.backend ?? 'auto', kv: opts.kv, maxBatchTokens: opts.maxBatchTokens, cache: opts.cache, weights: opts.weights, kernels: kernelsOption(opts.kernels), cpu: { kernels: cpuKernelsOption(opts.cpu?.kernels), threads: cpuThreadsOption(opts.cpu?.threads) } },
+        { modelUrl: new URL(opts.model, globalThis.location?.href).href, backend: opts.backend ?? 'auto', kv: opts.kv, maxBatchTokens: opts.maxBatchTokens, cache: opts.cache, weights: opts.weights, kernels: kernelsOption(opts.kernels), cpu: { kernels: cpuKernelsOption(opts.cpu?.kernels), threads: cpuThreadsOption(opts.cpu?.threads) }, speculative: speculativeOption(opts.speculative) },
         opts.onProgress ? Comlink.proxy(opts.onProgress) : undefined,
       ),
     );

@@ -72,6 +72,8 @@ export interface SamplingRequest {
   kv_policy?: 'none' | 'window' | 'paged-eviction' | null;
   /** Folio extension: at the model's context, refuse (default) or shift the context and go on. */
   context_overflow?: 'refuse' | 'shift' | null;
+  /** Folio extension: speculative decoding (the output stays the model's); false: none, even over the engine's default. */
+  speculative?: { method: 'ngram' | 'draft'; k?: number; draft_model?: string } | false | null;
 }
 
 export interface StreamOptions {
@@ -148,6 +150,8 @@ export interface Usage {
   prompt_tokens_details: { cached_tokens: number };
   /** Folio extension, with a KV budget or context shift: tokens whose KV was evicted or shifted out. */
   evicted_tokens?: number;
+  /** Folio extension, when the request speculated: drafted tokens, those accepted, and the target's forwards that produced its tokens. */
+  speculative?: { drafted_tokens: number; accepted_tokens: number; target_forwards: number };
 }
 
 export interface ChatCompletion {

@@ -6,7 +6,8 @@
  * Measured on the backend alone (no engine, no sampling): every step decodes one token for every
  * stream in one forward call, as the engine batches them (decodeRate). The JS kernels widen every format to
  * f32 at load (they compute the oracle), so they are timed on f32 only. WebAssembly runs on 1 and 2
- * threads (its matmuls split across a worker pool). wllama is not measured here.
+ * threads (its matmuls split across a worker pool). The peer, wllama, runs beside Folio in headless
+ * Chromium on the same GGUF files (cpuPeer.ts), one thread each.
  */
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { CpuBackend } from '../cpu/CpuBackend.ts';
@@ -15,6 +16,7 @@ import type { ForwardBackend } from '../engine/ForwardBackend.ts';
 import { SMOLLM2_135M } from '../model/synthetic.ts';
 import type { ModelWeights } from '../model/weights.ts';
 import { quantizeModel } from '../quant/quantizeModel.ts';
+import { peerCases, type PeerRow, runPeers } from './cpuPeer.ts';
 import type { BenchSection, SectionContext, SectionResult } from './sections.ts';
 import { fmt, median } from './stats.ts';
 import { syntheticPacked } from './weights.ts';
@@ -84,7 +86,7 @@ async function run(ctx: SectionContext): Promise<SectionResult> {
     const w: ModelWeights = f === 'f32' ? stories : { ...stories, ...quantizeModel(stories.tensors, stories.config, f === 'q8_0' ? 'Q8_0' : 'Q4_0') };
     for (const threads of [1, 2]) rows.push(...(await measure('stories260K', f, w, 'wasm', threads, storiesSteps, ctx.log)));
   }
-  const skipped: string[] = ['wllama (llama.cpp in WebAssembly) in headless Chromium: not wired in this section'];
+  const skipped: string[] = [];
   if (ctx.smollm) {
     // The JS reference takes seconds per token here: one timed step (after one warm-up) per stream count.
     for (const f of ['F32', 'Q8_0', 'Q4_0'] as const) {
@@ -93,6 +95,12 @@ async function run(ctx: SectionContext): Promise<SectionResult> {
       for (const threads of [1, 2]) rows.push(...(await measure('SmolLM2-135M shape', f.toLowerCase(), w, 'wasm', threads, ctx.quick ? 4 : 12, ctx.log)));
     }
   } else skipped.push('SmolLM2-135M shape (--no-smollm)');
+  let peers: PeerRow[] = [];
+  try {
+    peers = await runPeers(peerCases(ctx.quick, ctx.smollm), STREAMS, ctx.log);
+  } catch (e) {
+    skipped.push(`wllama beside Folio in headless Chromium: ${e instanceof Error ? e.message : String(e)}`);
+  }
   const loadavgAfter = loadavg();
   const row = (m: string, f: string, k: string, t: number, s: number): CpuRow | undefined => rows.find((r) => r.model === m && r.format === f && r.kernels === k && r.threads === t && r.streams === s);
   const rate = (m: string, f: string, k: string, t: number, s: number): number | undefined => row(m, f, k, t, s)?.tokensPerSecond;
@@ -112,8 +120,27 @@ async function run(ctx: SectionContext): Promise<SectionResult> {
       const [c1, c8] = [perCpu(m, f, k, Number(t), 1)!, perCpu(m, f, k, Number(t), 8)!];
       return `| ${m} | ${f} | ${k} | ${t} | ${fmt(one)} | ${fmt(four)} | ${fmt(eight)} | ${fmt(eight / one, 2)}x | ${k === 'wasm' && js ? `${fmt(one / js, 2)}x` : ''} | ${t !== '1' && single ? `${fmt(one / single, 2)}x` : ''} | ${fmt(c1)} | ${fmt(c8)} | ${fmt(c8 / c1, 2)}x |`;
     }),
+    ...peerTable(peers),
   ];
-  return { markdown: lines.join('\n'), data: { machine: { ...machine, loadavgAfter }, rows }, skipped };
+  return { markdown: lines.join('\n'), data: { machine: { ...machine, loadavgAfter }, rows, peers }, skipped };
+}
+
+/** Folio against wllama in the same Chromium, same GGUF file, one thread each. */
+function peerTable(peers: PeerRow[]): string[] {
+  if (peers.length === 0) return [];
+  return [
+    '',
+    '### Folio against wllama (llama.cpp in WebAssembly), same headless Chromium, same GGUF file, one thread each',
+    '',
+    "Decode tokens/s of all streams together. Folio: its WebAssembly backend, streams / median step time. wllama: llama.cpp's own timings (all slots' tokens over the longest decode phase), and in brackets over the requests' wall clock less the prompt phase (its server loop's polling included). Greedy: the continuation of \"Once upon a time\" (EOS ignored) as text, Folio's against wllama's (the random SmolLM2-shaped model repeats one token, so there it checks little).",
+    '',
+    '| model | weights | Folio 1 stream | wllama 1 | Folio/wllama 1 | Folio 4 | wllama 4 | Folio/wllama 4 | Folio 8 | wllama 8 | Folio/wllama 8 | Folio 8 vs 1 | wllama 8 vs 1 | greedy text |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...peers.map((p) => {
+      const cell = (s: number) => `${fmt(p.folio.rates[s])} | ${fmt(p.wllama.rates[s])} (${fmt(p.wllama.wallRates?.[s] ?? NaN)}) | ${fmt(p.folio.rates[s] / p.wllama.rates[s], 2)}x`;
+      return `| ${p.model} | ${p.format} | ${STREAMS.map(cell).join(' | ')} | ${fmt(p.folio.rates[8] / p.folio.rates[1], 2)}x | ${fmt(p.wllama.rates[8] / p.wllama.rates[1], 2)}x | ${p.sameText ? 'identical' : 'differs'} |`;
+    }),
+  ];
 }
 
 export const cpuSection: BenchSection = { name: 'cpu', needsGpu: false, run };

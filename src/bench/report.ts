@@ -39,9 +39,9 @@ const pct = (x: number) => `${fmt(100 * x)}%`;
 /** A replay's allocator, with the paged scheduler's admission reserve. */
 function policy(x: ReplayResult): string {
   if (!x.reserve) return x.allocator;
-  const { lookaheadSteps, poolFraction } = x.reserve;
+  const { lookaheadSteps, poolFraction, backfill = 0 } = x.reserve;
   if (lookaheadSteps === 0 && poolFraction === 0) return `${x.allocator}, no reserve`;
-  return `${x.allocator}, reserve ${lookaheadSteps}-step lookahead${poolFraction > 0 ? ` + ${pct(poolFraction)}` : ''}`;
+  return `${x.allocator}, reserve ${lookaheadSteps}-step lookahead${poolFraction > 0 ? ` + ${pct(poolFraction)}` : ''}${backfill > 0 ? `, backfill ${backfill}` : ''}`;
 }
 
 export function markdown(r: BenchReport): string {
@@ -74,7 +74,7 @@ export function markdown(r: BenchReport): string {
   }
   L.push(
     '',
-    'Admission reserve (src/scheduler/reserve.ts): the paged scheduler admits a request only if the running sequences keep the blocks they will take over the lookahead (one token a step each, the rest of a prompt at once, blocks of sequences reaching maxTokens coming back). "No reserve" is the admission before it, in the same run: it fills the pool and preempts the newest sequence whenever a running one needs a block. A preempted sequence is recomputed (its hashed blocks revived from the prefix cache where still there), which the step count does not charge when the token budget is not the limit: the last column shows that work. Medians over seeds.',
+    'Admission reserve (src/scheduler/reserve.ts): the paged scheduler admits a request only if the running sequences keep the blocks they will take over the lookahead (one token a step each, the rest of a prompt at once, blocks of sequences reaching maxTokens coming back); while the head of the queue must wait, a later request that keeps that reserve may be admitted past it (backfill), a bounded number of times per head. "No reserve" is the admission before it, in the same run: it fills the pool and preempts the newest sequence whenever a running one needs a block. A preempted sequence is recomputed (its hashed blocks revived from the prefix cache where still there), which the step count does not charge when the token budget is not the limit: the last column shows that work. Medians over seeds.',
     '',
   );
   }

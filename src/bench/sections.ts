@@ -8,10 +8,12 @@ import type { AdapterDescription } from './dawn.ts';
 import type { loadStories } from './engines.ts';
 import type { Panel } from './svg.ts';
 import { weightsSection } from './weights.ts';
+import { ggufReferenceSection } from './ggufReference.ts';
 import { cpuSection } from './cpu.ts';
 import { longContextSection } from './longContext.ts';
 import { rooflineSection } from './roofline.ts';
 import { grammarMaskSection } from './grammarMask.ts';
+import { speculativeSection } from './speculative.ts';
 
 export interface SectionContext {
   quick: boolean;
@@ -41,4 +43,4 @@ export interface BenchSection {
 }
 
 /** Add a section here: one import, one entry. */
-export const SECTIONS: BenchSection[] = [weightsSection, cpuSection, longContextSection, grammarMaskSection, rooflineSection];
+export const SECTIONS: BenchSection[] = [weightsSection, ggufReferenceSection, cpuSection, longContextSection, grammarMaskSection, rooflineSection, speculativeSection];

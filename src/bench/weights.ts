@@ -5,96 +5,31 @@
  *    row chunk by row chunk, so that its f32 form never exists whole) loads on Dawn with the
  *    backend's limits clamped to WebGPU's defaults (128 MiB per binding, 256 MiB per buffer): the
  *    147 MB Q4_0 embedding must be split. Reports its device bytes against the f32 model's and the
- *    process's peak memory during the load, then generates a few greedy tokens.
+ *    process's peak memory during the load, then generates a few greedy tokens. With --chromium
+ *    (`npm run bench -- --only weights --chromium`), the same model is also made, loaded and run
+ *    in a worker of headless Chromium (weightsChromium.ts), with its processes' peak memory.
  * 2. stories260K in f32, f16, q8_0, q4_0 and q4_k (quantized on load): device bytes, weight bytes
- *    read per decoded token, decode tokens/s (SwiftShader is a CPU: compare the ratios), and quality
- *    against f32 over the f32 model's own seeded samples: teacher-forced top-1 agreement and mean
- *    KL(p_f32 || p_format), per position.
- * 3. The GGUF fixtures (../shared): top-1 agreement of Folio with llama.cpp's own greedy output
- *    (which quantizes activations inside its matmuls, so it is only a loose reference): llama.cpp's
- *    ids teacher-forced through Folio (the CPU reference, which the GPU reproduces id for id), and
- *    where llama.cpp's free-running greedy ids first leave Folio's (= the exact reference's).
+ *    read per decoded token, decode tokens/s (median of repetitions; SwiftShader is a CPU: compare
+ *    the ratios), and quality against f32 over the f32 model's own seeded samples: teacher-forced
+ *    top-1 agreement and mean KL(p_f32 || p_format), per position.
+ * 3. The GGUF fixtures against their references: the gguf-reference section (ggufReference.ts).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { CpuBackend } from '../cpu/CpuBackend.ts';
-import { loadAnyModel } from '../gguf/loadAnyModel.ts';
 import { GpuBackend } from '../gpu/GpuBackend.ts';
-import { openSource } from '../model/ModelSource.ts';
 import { dawnGpu } from '../gpu/dawn.ts';
-import { expectedTensors, type ModelConfig } from '../model/config.ts';
-import { SMOLLM2_135M, parameterCount } from '../model/synthetic.ts';
-import type { ModelWeights, PackedTensor } from '../model/weights.ts';
-import { FORMATS, quantize, type WeightFormat } from '../quant/index.ts';
-import { formatForRow, quantizeModel, targetFormat, WEIGHT_OPTIONS, type WeightsOption } from '../quant/quantizeModel.ts';
+import { parameterCount } from '../model/synthetic.ts';
+import type { ModelWeights } from '../model/weights.ts';
+import { quantizeModel, targetFormat, WEIGHT_OPTIONS, type WeightsOption } from '../quant/quantizeModel.ts';
 import { Rng } from '../sampling/Rng.ts';
 import type { BenchSection, SectionContext, SectionResult } from './sections.ts';
-import { fmt as round } from './stats.ts';
+import { fmt as round, median } from './stats.ts';
+import { chromiumOneB, type ChromiumOneBResult } from './weightsChromium.ts';
 
-/** Llama-3.2-1B's shape (config.json of meta-llama/Llama-3.2-1B), rope scaling left out: the weights are random. */
-export const LLAMA_3_2_1B: ModelConfig = {
-  ...SMOLLM2_135M,
-  hiddenSize: 2048,
-  intermediateSize: 8192,
-  numLayers: 16,
-  numHeads: 32,
-  numKvHeads: 8,
-  headDim: 64,
-  vocabSize: 128256,
-  maxPositions: 131072,
-  ropeTheta: 500000,
-  tieWordEmbeddings: true,
-  bosTokenId: 128000,
-  eosTokenIds: [128001],
-};
+import { DEFAULT_LIMITS, LLAMA_3_2_1B, syntheticPacked } from './syntheticPacked.ts';
 
-/** WebGPU's default limits: what a browser grants when a page asks for nothing more. */
-export const DEFAULT_LIMITS = { maxStorageBufferBindingSize: 128 * 2 ** 20, maxBufferSize: 256 * 2 ** 20 };
+export { DEFAULT_LIMITS, LLAMA_3_2_1B, syntheticPacked };
 
 const GB = 1e9;
 const rss = () => process.memoryUsage().rss;
-
-/**
- * Random weights of a config packed in `format` (with llama.cpp's per-row fallback), made row chunk
- * by row chunk: uniform values of std 0.02 from a 32-bit LCG (the distribution does not matter for
- * bytes and speed, and this is ~20x cheaper than Box-Muller at a billion values). `onTensor` sees
- * each finished tensor (the caller samples memory there).
- */
-export function syntheticPacked(config: ModelConfig, format: WeightFormat, seed: number, onTensor: () => void): ModelWeights {
-  let state = seed >>> 0;
-  const fill = (a: Float32Array, mean: number, std: number) => {
-    const scale = (std * Math.sqrt(12)) / 4294967296;
-    for (let i = 0; i < a.length; i++) {
-      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-      a[i] = mean + (state - 2147483648) * scale;
-    }
-  };
-  const tensors = new Map<string, Float32Array>();
-  const packed = new Map<string, PackedTensor>();
-  for (const [name, shape] of expectedTensors(config)) {
-    if (shape.length === 1) {
-      const a = new Float32Array(shape[0]);
-      fill(a, name.endsWith('norm.weight') ? 1 : 0, name.endsWith('norm.weight') ? 0.05 : 0.02);
-      tensors.set(name, a);
-    } else {
-      const [rows, cols] = shape;
-      const f = formatForRow(format, cols);
-      const rowBytes = (cols / FORMATS[f].blockElems) * FORMATS[f].blockBytes;
-      const bytes = new Uint8Array(rows * rowBytes);
-      const chunk = Math.max(1, Math.floor(2 ** 20 / cols));
-      const values = new Float32Array(chunk * cols);
-      for (let r = 0; r < rows; r += chunk) {
-        const n = Math.min(chunk, rows - r);
-        const v = values.subarray(0, n * cols);
-        fill(v, 0, 0.02);
-        bytes.set(quantize(f, v), r * rowBytes);
-      }
-      packed.set(name, { format: f, bytes, rows, cols });
-    }
-    onTensor();
-  }
-  return { config, tensors, packed, fingerprint: `synthetic-${format}-${config.hiddenSize}x${config.numLayers}` };
-}
 
 interface OneBResult {
   deviceBytes: number;
@@ -164,7 +99,10 @@ interface FormatRow {
   formats: string;
   deviceBytes: number;
   bytesPerToken: number;
+  /** Median over the repetitions. */
   decodeTokPerS: number;
+  decodeRuns: number[];
+  kernels: string;
   top1: number;
   meanKl: number;
   positions: number;
@@ -256,18 +194,22 @@ async function formatRows(ctx: SectionContext): Promise<FormatRow[]> {
           positions++;
         }
       });
-      // Decode speed: batch 1, greedy, after two warm-up steps (pipelines compile on first use).
+      // Decode speed: batch 1, greedy, after two warm-up steps (pipelines compile on first use);
+      // the median of several repetitions, each from position 0 over the same tokens.
       const decode = ctx.quick ? 16 : 64;
       const table = Array.from({ length: perSeq }, (_, b) => b);
-      let tok = c.bosTokenId ?? 1;
-      let start = 0;
-      for (let pos = 0; pos < decode + 2; pos++) {
-        if (pos === 2) start = performance.now();
-        [tok] = await backend.forwardGreedy({ chunks: [{ tokens: [tok], startPos: pos, blockTable: table }], logits: 'last' });
+      const rates: number[] = [];
+      for (let rep = 0; rep < (ctx.quick ? 3 : 5); rep++) {
+        let tok = c.bosTokenId ?? 1;
+        let start = 0;
+        for (let pos = 0; pos < decode + 2; pos++) {
+          if (pos === 2) start = performance.now();
+          [tok] = await backend.forwardGreedy({ chunks: [{ tokens: [tok], startPos: pos, blockTable: table }], logits: 'last' });
+        }
+        rates.push(decode / ((performance.now() - start) / 1000));
       }
-      const seconds = (performance.now() - start) / 1000;
       const formats = [...new Set([...(weights.packed?.values() ?? [])].map((t) => t.format))].join('+') || 'F32';
-      rows.push({ option, formats, deviceBytes: backend.weightBytes, bytesPerToken: backend.weightLayout.bytesPerToken, decodeTokPerS: decode / seconds, top1: agree / positions, meanKl: kl / positions, positions });
+      rows.push({ option, formats, deviceBytes: backend.weightBytes, bytesPerToken: backend.weightLayout.bytesPerToken, decodeTokPerS: median(rates), decodeRuns: rates, kernels: backend.kernelsDescription, top1: agree / positions, meanKl: kl / positions, positions });
       ctx.log(`weights: stories260K ${option} done`);
     } finally {
       backend.dispose();
@@ -276,39 +218,25 @@ async function formatRows(ctx: SectionContext): Promise<FormatRow[]> {
   return rows;
 }
 
-interface LlamaCppRow {
-  file: string;
-  positions: number;
-  top1: number;
-  firstDivergence: number | null;
+async function chromiumPart(ctx: SectionContext): Promise<ChromiumOneBResult | { error: string }> {
+  try {
+    return await chromiumOneB(ctx.quick ? 2 : 4, ctx.log);
+  } catch (e) {
+    return { error: e instanceof Error ? e.message : String(e) };
+  }
 }
 
-export async function llamaCppAgreement(): Promise<LlamaCppRow[] | null> {
-  const shared = process.env.FOLIO_SHARED ?? resolve('..', 'shared');
-  const refPath = resolve(shared, 'fixtures', 'gguf-reference.json');
-  if (!existsSync(refPath)) return null;
-  type Run = { prompt_ids: number[]; exact_greedy_ids: number[]; llamacpp_greedy_ids_loose: number[] };
-  const ref = JSON.parse(readFileSync(refPath, 'utf8')) as { files: Record<string, { runs: Run[] }> };
-  const rows: LlamaCppRow[] = [];
-  for (const [file, { runs }] of Object.entries(ref.files)) {
-    const { weights } = await loadAnyModel(await openSource(resolve(shared, 'models', 'gguf', file)));
-    const vocab = weights.config.vocabSize;
-    for (const run of runs) {
-      const ids = run.llamacpp_greedy_ids_loose;
-      const seq = [...run.prompt_ids, ...ids.slice(0, -1)];
-      const numBlocks = Math.ceil(seq.length / 16);
-      const cpu = new CpuBackend(weights, { blockSize: 16, numBlocks });
-      const [logits] = await cpu.forward({ chunks: [{ tokens: seq, startPos: 0, blockTable: Array.from({ length: numBlocks }, (_, b) => b) }], logits: 'all' });
-      cpu.dispose();
-      let agree = 0;
-      ids.forEach((id, i) => {
-        if (argmax(logits, (run.prompt_ids.length - 1 + i) * vocab, vocab) === id) agree++;
-      });
-      const div = ids.findIndex((id, i) => id !== run.exact_greedy_ids[i]);
-      rows.push({ file, positions: ids.length, top1: agree / ids.length, firstDivergence: div < 0 ? null : div });
-    }
-  }
-  return rows;
+function chromiumMarkdown(r: ChromiumOneBResult | { error: string }): string {
+  if ('error' in r) return `Llama-3.2-1B shape in Chromium: failed: ${r.error}`;
+  const mb = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
+  const phase = (p: keyof ChromiumOneBResult['peakRss']) => `renderer ${mb(r.peakRss[p].renderer)}, GPU process ${mb(r.peakRss[p].gpu)}`;
+  return (
+    `Llama-3.2-1B shape in headless Chromium (a dedicated worker, navigator.gpu on SwiftShader, ${r.kernels}, limits clamped to WebGPU's defaults): ` +
+    `**${(r.deviceBytes / GB).toFixed(3)} GB on the device** in ${r.weightBuffers} buffers, the largest ${r.largestBuffer} bytes. ` +
+    `Peak resident memory (Linux RSS of Chromium's processes, sampled every 100 ms; the worker lives in the renderer, SwiftShader's buffers in the GPU process): ` +
+    `before ${phase('before')}; making the Q4_0 weights in the worker ${phase('synthesize')}; loading them onto the device ${phase('load')}; generating ${phase('generate')}. ` +
+    `Made in ${Math.round(r.synthesizeMs)} ms, loaded in ${Math.round(r.loadMs)} ms; generated ids ${r.generated.join(', ')} in steps of ${r.stepMs.map((m) => Math.round(m)).join(', ')} ms; ${Math.round(r.wallMs / 1000)} s in all.`
+  );
 }
 
 export const weightsSection: BenchSection = {
@@ -316,13 +244,13 @@ export const weightsSection: BenchSection = {
   needsGpu: true,
   async run(ctx: SectionContext): Promise<SectionResult> {
     const formats = await formatRows(ctx);
-    const llamaCpp = await llamaCppAgreement();
     const one = await oneB(ctx);
+    const chromium = process.argv.includes('--chromium') ? await chromiumPart(ctx) : null;
     const f32 = formats[0];
     const md = [
       '## Weights: formats, bytes and quality',
       '',
-      `stories260K quantized on load; quality against f32 over ${f32.positions} positions of the f32 model's own seeded samples (temperature 1, seed 1234), teacher-forced. Decode: batch 1, greedy. SwiftShader is a CPU: compare ratios only.`,
+      `stories260K quantized on load; quality against f32 over ${f32.positions} positions of the f32 model's own seeded samples (temperature 1, seed 1234), teacher-forced. Decode: batch 1, greedy, ${ctx.quick ? 16 : 64} tokens after 2 warm-up steps, median of ${ctx.quick ? 3 : 5} repetitions (${formats[0].kernels}). SwiftShader is a CPU: compare ratios only.`,
       '',
       '| weights | tensor formats | device bytes | vs f32 | weight bytes read / token | decode tok/s | vs f32 | top-1 agreement | mean KL (nats) |',
       '|---|---|---|---|---|---|---|---|---|',
@@ -336,17 +264,9 @@ export const weightsSection: BenchSection = {
         `peak process memory during the load ${(one.peakRssBytes / GB).toFixed(2)} GB (from ${(one.baselineRssBytes / GB).toFixed(2)} GB before; Node RSS, which on SwiftShader includes the device's buffers). ` +
         `Made in ${Math.round(one.synthesizeMs)} ms, loaded in ${Math.round(one.loadMs)} ms; generated ids ${one.generated.join(', ')} in steps of ${one.stepMs.map((m) => Math.round(m)).join(', ')} ms.`,
       '',
-      ...(llamaCpp
-        ? [
-            "GGUF fixtures: Folio's top-1 agreement with llama.cpp's own greedy ids (teacher-forced through Folio; llama.cpp quantizes activations in its matmuls, a loose reference), and the first position where llama.cpp's free-running greedy output leaves Folio's.",
-            '',
-            '| file | positions | top-1 agreement | llama.cpp leaves Folio at |',
-            '|---|---|---|---|',
-            ...llamaCpp.map((r) => `| ${r.file} | ${r.positions} | ${(100 * r.top1).toFixed(1)}% | ${r.firstDivergence ?? 'never'} |`),
-            '',
-          ]
-        : []),
+      ...(chromium ? [chromiumMarkdown(chromium), ''] : []),
     ].join('\n');
-    return { markdown: md, data: { formats, llama1B: one, llamaCpp }, skipped: llamaCpp ? [] : ['GGUF llama.cpp agreement: ../shared/fixtures/gguf-reference.json not found (set FOLIO_SHARED)'] };
+    const skipped = chromium === null ? ['weights: the 1B-shaped model in Chromium (pass --chromium)'] : 'error' in chromium ? [`weights --chromium: ${chromium.error}`] : [];
+    return { markdown: md, data: { formats, llama1B: one, chromium }, skipped };
   },
 };

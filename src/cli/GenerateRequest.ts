@@ -3,6 +3,8 @@ import type { SamplingParams } from '../sampling/SamplingParams.ts';
 import type { KvDefaults } from '../engine/kvRequest.ts';
 import type { KernelsOption } from '../gpu/kernelSet.ts';
 import type { CpuKernels } from '../cpu/cpuKernels.ts';
+import type { SpeculativeOption } from '../speculative/speculativeParams.ts';
+import type { SpeculativeCounts } from '../speculative/Speculation.ts';
 
 /** What `folio generate` asks of a backend. */
 export interface GenerateRequest {
@@ -23,6 +25,11 @@ export interface GenerateRequest {
   kv?: KvDefaults;
   /** `--json-schema` / `--grammar`: GBNF the continuation follows (src/cli/constraintOption.ts). */
   grammar?: string | null;
+  /** `--speculative ngram [--speculative-k N]`: drafts verified in one forward each (src/cli/speculativeLoop.ts). */
+  speculative?: SpeculativeOption;
+  /** `--draft-model <dir|url|file.gguf>` (`--draft-weights F`): the drafter of `--speculative draft` (src/speculative/draftModelLoad.ts). */
+  draftModel?: string;
+  draftWeights?: WeightsChoice;
 }
 
 export interface GenerateResult {
@@ -34,4 +41,6 @@ export interface GenerateResult {
   completion: string;
   /** With `kv`: the most KV tokens (whole blocks) held at any step, and the tokens evicted or shifted out. */
   kv?: { peakTokensHeld: number; evictedTokens: number };
+  /** With `speculative`: drafted and accepted tokens, and the forwards that produced the output. */
+  speculative?: SpeculativeCounts;
 }

@@ -11,6 +11,8 @@ import { cpuKernelsOption } from '../cpu/cpuKernels.ts';
 import { constraintOption } from './constraintOption.ts';
 import type { GenerateRequest, GenerateResult } from './GenerateRequest.ts';
 import { numberOption, PROMPT_OPTIONS } from './promptOptions.ts';
+import { speculativeOption } from './speculativeOption.ts';
+import { draftModelOption } from './draftModelOption.ts';
 
 export async function generateCommand(argv: string[]): Promise<number> {
   // A server instead of a local model: its own options (local-only ones are refused there by name).
@@ -30,6 +32,10 @@ export async function generateCommand(argv: string[]): Promise<number> {
       'context-shift': { type: 'boolean', default: false },
       'json-schema': { type: 'string' },
       grammar: { type: 'string' },
+      speculative: { type: 'string' },
+      'speculative-k': { type: 'string' },
+      'draft-model': { type: 'string' },
+      'draft-weights': { type: 'string' },
     },
   });
   const req: GenerateRequest = {
@@ -53,6 +59,8 @@ export async function generateCommand(argv: string[]): Promise<number> {
   samplingParams(req.sampling); // refuse bad parameters before loading anything
   req.grammar = await constraintOption(values['json-schema'], values.grammar);
   if (req.grammar && req.kv) throw new InvalidParamsError('grammar', 'cannot be combined with --kv-budget or --context-shift');
+  Object.assign(req, draftModelOption(values['draft-model'], values['draft-weights'], values.speculative, values.backend));
+  req.speculative = speculativeOption(values.speculative, values['speculative-k'], req);
   const onText = values.json ? undefined : (t: string) => process.stdout.write(t);
   let result: GenerateResult;
   switch (values.backend) {
@@ -73,7 +81,7 @@ export async function generateCommand(argv: string[]): Promise<number> {
   }
   if (values.json) {
     process.stdout.write(
-      JSON.stringify({ prompt_ids: result.promptIds, generated_ids: result.generatedIds, text: result.text, completion: result.completion, ...(result.kv ? { kv: result.kv } : {}) }) + '\n',
+      JSON.stringify({ prompt_ids: result.promptIds, generated_ids: result.generatedIds, text: result.text, completion: result.completion, ...(result.kv ? { kv: result.kv } : {}), ...(result.speculative ? { speculative: result.speculative } : {}) }) + '\n',
     );
   } else {
     process.stdout.write('\n');

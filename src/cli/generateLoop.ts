@@ -13,6 +13,9 @@ import { vocabularyOf } from '../grammar/tokenBytes.ts';
 import { applyAdjustments, rowMask } from '../sampling/logitAdjustments.ts';
 import type { GenerateRequest, GenerateResult } from './GenerateRequest.ts';
 import { blocksUnderLimit, generateUnderLimit } from './generateUnderLimit.ts';
+import { generateSpeculative } from './speculativeLoop.ts';
+import { NgramDrafter } from '../speculative/NgramDrafter.ts';
+import { cliDraftModel } from '../speculative/draftModelLoad.ts';
 
 export const BLOCK_SIZE = 16;
 
@@ -55,11 +58,20 @@ export async function generateWith(model: LoadedModel, makeBackend: BackendFacto
       generatedIds.push(...run.generatedIds);
       kv = { peakTokensHeld: run.peakTokensHeld, evictedTokens: run.evictedTokens };
     }
+    let speculative: GenerateResult['speculative'];
+    if (req.speculative && !req.kv) {
+      const onToken = async (id: number) => void (await onText?.(stream.push(id)));
+      const draftModel = req.speculative.method === 'draft' ? await cliDraftModel(req, model, backend) : null;
+      const drafter = draftModel ?? new NgramDrafter();
+      const run = await generateSpeculative(backend, { promptIds, maxTokens: req.maxTokens, k: req.speculative.k, drafter, params, rng, ends: (id) => eos.has(id) && !req.ignoreEos, onToken }).finally(() => draftModel?.dispose());
+      generatedIds.push(...run.generatedIds);
+      speculative = run.counts;
+    }
     let chunk = promptIds;
     let startPos = 0;
     // --json-schema / --grammar: each row masked to the tokens the grammar allows (EOS where it may end).
     const constraint = req.grammar ? newConstraint(parseGbnf(req.grammar), vocabularyOf(tokenizer)) : null;
-    while (!req.kv && generatedIds.length < req.maxTokens) {
+    while (!req.kv && !speculative && generatedIds.length < req.maxTokens) {
       const [raw] = await backend.forward({ chunks: [{ tokens: chunk, startPos, blockTable }], logits: 'last' });
       const logits = constraint ? applyAdjustments(raw, null, rowMask(raw.length, constraint.mask(), [])) : raw;
       const next = sample(logits, params, rng, [...promptIds, ...generatedIds]);
@@ -75,7 +87,7 @@ export async function generateWith(model: LoadedModel, makeBackend: BackendFacto
     await onText?.(stream.flush());
     const text = tokenizer.decode([...promptIds, ...generatedIds], { skipSpecial: true });
     const completion = text.slice(tokenizer.decode(promptIds, { skipSpecial: true }).length);
-    return { promptIds, generatedIds, text, completion, ...(kv ? { kv } : {}) };
+    return { promptIds, generatedIds, text, completion, ...(kv ? { kv } : {}), ...(speculative ? { speculative } : {}) };
   } finally {
     backend.dispose();
   }

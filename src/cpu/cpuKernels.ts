@@ -1,6 +1,7 @@
 import { ContentSecurityPolicyError, InvalidParamsError, ModelTooLargeError } from '../errors.ts';
 import type { ForwardBackend } from '../engine/ForwardBackend.ts';
 import type { ModelWeights } from '../model/weights.ts';
+import { weightSummary } from '../model/weightSummary.ts';
 import { CpuBackend } from './CpuBackend.ts';
 import { WasmCpuBackend } from './wasm/WasmCpuBackend.ts';
 
@@ -39,6 +40,8 @@ export interface CpuBackendChoice {
   kernels: CpuKernels;
   /** For info.adapter: "CPU (WebAssembly SIMD, 1 thread)", or the TypeScript kernels and why. */
   description: string;
+  /** Bytes the backend holds its weights in: packed where the WebAssembly kernels read the format, f32 otherwise (stats().weights.deviceBytes). */
+  weightBytes: number;
 }
 
 /**
@@ -48,14 +51,14 @@ export interface CpuBackendChoice {
 export async function createCpuBackend(weights: ModelWeights, kv: { blockSize: number; numBlocks: number }, opts: CpuOptions = {}): Promise<CpuBackendChoice> {
   const asked = cpuKernelsOption(opts.kernels);
   cpuThreadsOption(opts.threads);
-  if (asked === 'js') return { backend: new CpuBackend(weights, kv), kernels: 'js', description: 'CPU (TypeScript kernels, as asked)' };
+  if (asked === 'js') return { backend: new CpuBackend(weights, kv), kernels: 'js', description: 'CPU (TypeScript kernels, as asked)', weightBytes: weightSummary(weights).f32Bytes };
   try {
     const backend = await WasmCpuBackend.create(weights, { ...kv, threads: opts.threads });
-    return { backend, kernels: 'wasm', description: `CPU (WebAssembly SIMD, ${backend.threadsDescription}; ${[...backend.formats].join(', ')} weights)` };
+    return { backend, kernels: 'wasm', description: `CPU (WebAssembly ${backend.simd === 'relaxed' ? 'relaxed SIMD' : 'SIMD'}, ${backend.threadsDescription}; ${[...backend.formats].join(', ')} weights)`, weightBytes: backend.weightBytes };
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
     if (asked === 'wasm') throw refusal(e, why);
-    return { backend: new CpuBackend(weights, kv), kernels: 'js', description: `CPU (TypeScript kernels: ${why})` };
+    return { backend: new CpuBackend(weights, kv), kernels: 'js', description: `CPU (TypeScript kernels: ${why})`, weightBytes: weightSummary(weights).f32Bytes };
   }
 }
 

@@ -18,6 +18,7 @@ import { Request } from './Request.ts';
 import { runForward, type StepOutput } from './runForward.ts';
 import { newChoice, StepSampler } from './StepSampler.ts';
 import { typedError } from './typedError.ts';
+import { type Drafters, Speculation, type SpeculativeParam } from '../speculative/Speculation.ts';
 import { yieldToEventLoop } from './yieldToEventLoop.ts';
 
 export interface EngineOptions {
@@ -44,6 +45,9 @@ export interface EngineOptions {
    * engine awaits it before its next request. Without it, a lost device stays lost.
    */
   rebuildBackend?: () => Promise<ForwardBackend>;
+  /** Speculative decoding's drafters (n-gram lookup always; loadEngine adds a draft model) and every request's default. */
+  drafters?: Drafters;
+  speculative?: SpeculativeParam;
 }
 
 /** One engine step as `onStep` sees it; times in ms from performance.now(). */
@@ -84,6 +88,7 @@ export class Engine {
   private nextId = 0;
   private readonly persistence: PrefixPersistence | null;
   private readonly recovery: DeviceRecovery;
+  readonly speculation: Speculation;
 
   constructor(
     backend: ForwardBackend,
@@ -91,6 +96,7 @@ export class Engine {
     private readonly opts: EngineOptions,
   ) {
     this.device = { backend, scheduler: this.newScheduler(backend) };
+    this.speculation = new Speculation(opts.drafters, opts.speculative, opts.onWarning);
     this.persistence = opts.prefixStore ? new PrefixPersistence(this.scheduler.kv, backend, opts.prefixStore, opts) : null;
     // A rebuilt device starts with an empty KV cache: the lost device's blocks must never be hit.
     this.recovery = new DeviceRecovery(opts.rebuildBackend, opts.onWarning, (b) => this.install(b));
@@ -129,7 +135,7 @@ export class Engine {
    * restored from IndexedDB, so that admission hits them.
    */
   async generate(raw: unknown, sink: EventSink): Promise<string> {
-    const params = parseRequest(raw, { vocabSize: this.backend.config.vocabSize });
+    const params = parseRequest(raw, { vocabSize: this.backend.config.vocabSize, speculative: this.speculation.limits });
     const prompt = this.encode('messages' in params.prompt ? params.prompt : params.prompt.text, true, 'messages' in params.prompt ? undefined : params.prompt.addBos);
     const { kv, maxTokens } = kvForRequest(params.kv, this.opts.kv ?? {}, this.backend, prompt.length, params.maxTokens);
     await this.recovery.ready();
@@ -241,6 +247,7 @@ export class Engine {
   private async step(): Promise<boolean> {
     const onStep = this.opts.onStep;
     const start = onStep ? performance.now() : 0;
+    await this.speculation.draft(this.scheduler);
     const plan = this.scheduler.schedule();
     if (plan.chunks.length === 0) {
       this.scheduler.appendTokens([]);

@@ -19,7 +19,8 @@ export class EngineMeter {
     this.steps++;
     this.preemptions += plan.preempted.length;
     let decode = 0;
-    for (const c of plan.chunks) if (c.tokens.length === 1) decode++;
+    // A verification chunk (speculative decoding) is a decode's rows.
+    for (const c of plan.chunks) if (c.tokens.length === 1 || c.verify) decode += c.tokens.length;
     const prefill = plan.numTokens - decode;
     this.decodeTokens += decode;
     this.prefillTokens += prefill;
@@ -60,6 +61,7 @@ export class EngineMeter {
       },
       steps: this.steps,
       deviceLosses: 0,
+      speculative: { ...engine.speculation.totals },
     };
   }
 }

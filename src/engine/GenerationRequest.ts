@@ -9,6 +9,7 @@ import { type LogitBias, parseLogitBias } from '../sampling/logitBias.ts';
 import { type Penalties, penalties } from '../sampling/penalties.ts';
 import { samplingParams, type SamplingParams } from '../sampling/SamplingParams.ts';
 import { KV_PARAMS, type KvRequest, parseKvRequest } from './kvRequest.ts';
+import { type SpeculativeLimits, type SpeculativeOption, speculationOf } from '../speculative/speculativeParams.ts';
 
 /** A request as the engine runs it: validated, defaults filled in, not yet tokenized. */
 export interface GenerationRequest {
@@ -30,19 +31,23 @@ export interface GenerationRequest {
   grammar: Grammar | null;
   /** KV budget, eviction policy, context overflow (src/engine/kvRequest.ts). */
   kv: KvRequest;
+  /** Speculative decoding (src/speculative/); null: plain decoding. */
+  speculative: SpeculativeOption | null;
 }
 
 /** What the loaded model bounds: without it, token ids in `logit_bias` are not range-checked. */
 export interface RequestLimits {
   /** Rows of the model's logits. */
   vocabSize?: number;
+  /** The engine's speculative default and draft model; absent: none, and method 'draft' is refused. */
+  speculative?: SpeculativeLimits;
 }
 
 const KNOWN = new Set([
   'messages', 'prompt', 'model', 'n', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'top_k',
   'repetition_penalty', 'frequency_penalty', 'presence_penalty', 'logit_bias', 'seed', 'stop', 'logprobs',
   'top_logprobs', 'stream', 'stream_options', 'add_bos', 'user', ...KV_PARAMS,
-  'response_format', 'grammar', 'tools', 'tool_choice',
+  'response_format', 'grammar', 'tools', 'tool_choice', 'speculative',
 ]);
 
 /** max_tokens, or its newer name max_completion_tokens; both only when they agree. */
@@ -118,5 +123,10 @@ export function parseRequest(raw: unknown, limits: RequestLimits = {}): Generati
   const prompt = hasMessages
     ? { messages: chatMessages(p.messages), tools: tools ?? undefined }
     : { text: required(p, 'prompt', isString, 'a string'), addBos: optional(p, 'add_bos', isBool, 'a boolean') };
-  return { prompt, n, maxTokens, sampling, penalties: penalty, logitBias, stop, topLogprobs, kv: parseKvRequest(p), grammar };
+  const kv = parseKvRequest(p);
+  const speculative = speculationOf(p.speculative, limits.speculative ?? { default: null, draftModel: null }, {
+    grammar: grammar !== null, penalties: penalty.frequency !== 0 || penalty.presence !== 0, logitBias: logitBias !== null,
+    logprobs: topLogprobs !== null, repetitionPenalty: sampling.repetitionPenalty !== 1, kvLimit: kv.budgetTokens !== undefined || kv.overflow === 'shift',
+  });
+  return { prompt, n, maxTokens, sampling, penalties: penalty, logitBias, stop, topLogprobs, kv, grammar, speculative };
 }

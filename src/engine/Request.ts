@@ -7,6 +7,7 @@ import type { StreamDecoder } from '../tokenizer/StreamDecoder.ts';
 import type { EngineEvent, EventSink } from './events.ts';
 import type { GenerationRequest } from './GenerationRequest.ts';
 import { StopFilter } from './StopFilter.ts';
+import { noCounts } from '../speculative/Speculation.ts';
 
 /** One of a request's n streams: its sequence in the scheduler, its text and its sampler. */
 export interface Choice {
@@ -29,6 +30,8 @@ export class Request {
   /** Sequences of this request (forked children included), for usage. */
   readonly sequences: Sequence<Request>[] = [];
   forked = false;
+  /** Speculative decoding's counts for `usage.speculative` (when the request speculates). */
+  readonly speculativeCounts = noCounts();
   private pending: EngineEvent[] = [];
 
   constructor(
@@ -72,6 +75,7 @@ export class Request {
     };
     const kv = this.sequences[0]?.kv;
     if (kv && (kv.budgetBlocks !== null || kv.overflow === 'shift')) usage.evicted_tokens = u.evictedTokens;
+    if (this.params.speculative) usage.speculative = { ...this.speculativeCounts };
     return usage;
   }
 

@@ -7,7 +7,8 @@ import { Rng } from '../sampling/Rng.ts';
 import { firstNonFinite, logSoftmax, sample, topLogprobs } from '../sampling/sample.ts';
 import type { Scheduler } from '../scheduler/Scheduler.ts';
 import type { Sequence } from '../scheduler/Sequence.ts';
-import type { SampledToken, StepPlan } from '../scheduler/StepPlan.ts';
+import type { ScheduledChunk, SampledToken, StepPlan } from '../scheduler/StepPlan.ts';
+import type { Speculation } from '../speculative/Speculation.ts';
 import type { Tokenizer } from '../tokenizer/Tokenizer.ts';
 import type { EngineMeter } from './EngineMeter.ts';
 import { NON_FINITE_ID } from './ForwardBackend.ts';
@@ -21,6 +22,7 @@ export interface SamplerHost {
   readonly tokenizer: Tokenizer;
   readonly meter: EngineMeter;
   readonly scheduler: Scheduler<Request>;
+  readonly speculation: Speculation;
   /** The request a live sequence belongs to, unless it was aborted or has finished. */
   liveRequest(seqId: string): Request | undefined;
   /** Ends one request with `error` and frees its blocks; the others go on. */
@@ -59,14 +61,21 @@ export class StepSampler {
       if (!seq || !request) return;
       const mine: SampledToken[] = [];
       try {
-        const row = step.rows?.[i] ?? null;
+        const verifying = step.verify?.[i];
+        const row = verifying ?? step.rows?.[i] ?? null;
         const id = step.ids?.[i];
+        this.host.speculation.countForward(request);
         if ((row && firstNonFinite(row) >= 0) || id === NON_FINITE_ID) {
           throw new ComputeError('non-finite', `the model's logits after position ${chunk.startPos + chunk.tokens.length - 1} hold NaN or Inf (weights or activations beyond f32's range)`);
         }
-        for (const target of this.targets(seq, request)) {
-          const token = this.sampleOne(target, request, row, id);
-          if (token !== null) mine.push({ seqId: target.id, token });
+        if (verifying) {
+          const verdict = this.verifyOne(seq, request, chunk, verifying);
+          if (verdict) mine.push(verdict);
+        } else {
+          for (const target of this.targets(seq, request)) {
+            const token = this.sampleOne(target, request, row, id);
+            if (token !== null) mine.push({ seqId: target.id, token });
+          }
         }
       } catch (e) {
         // Its tokens are dropped with it: appendTokens() ignores sequences that are gone.
@@ -104,26 +113,54 @@ export class StepSampler {
       row = applyAdjustments(logits, adj, rowMask(logits.length, choice.constraint?.mask() ?? null, adj?.banned ?? []));
     }
     const token = row ? sample(row, p.sampling, choice.rng, seq.tokens) : argmax!;
+    return this.emit(seq, request, choice, token, logits, 0) === 'stop' ? null : token;
+  }
+
+  /**
+   * A verification chunk (speculative decoding): its accepted drafts and the target's own next
+   * token, streamed one by one until one ends the sequence. Null when the sequence ended (EOS or
+   * a stop string); else the last token emitted, after `accepted` drafts (the scheduler rolls
+   * back the slots of the rest).
+   */
+  private verifyOne(seq: Sequence<Request>, request: Request, chunk: ScheduledChunk, rows: Float32Array): SampledToken | null {
+    const choice = request.choiceOf(seq.id)!;
+    const verdict = this.host.speculation.verify(seq, chunk, rows, rows.length / chunk.tokens.length, () => choice.rng.next());
+    const tokens = [...chunk.tokens.slice(1, 1 + verdict.accepted), verdict.token];
+    for (let j = 0; ; j++) {
+      const end = this.emit(seq, request, choice, tokens[j], null, j);
+      if (end === 'stop') return null;
+      if (end === 'last' || j === tokens.length - 1) return { seqId: seq.id, token: tokens[j], accepted: j };
+    }
+  }
+
+  /**
+   * Counts and streams one token, `ahead` tokens after the sequence's last (a verification's
+   * accepted drafts come before it): 'stop' when the sequence ended here (EOS, a stop string, a
+   * finished grammar), 'last' when it is its maxTokens-th.
+   */
+  private emit(seq: Sequence<Request>, request: Request, choice: Choice, token: number, logits: Float32Array | null, ahead: number): 'stop' | 'last' | 'more' {
+    const p = request.params;
     this.host.meter.generatedTokens++;
     if (this.host.tokenizer.eosIds.includes(token)) {
       request.finishChoice(choice, 'stop');
       this.host.scheduler.finish(seq.id, 'stop');
-      return null;
+      return 'stop';
     }
     choice.constraint?.accept(token);
     const logprobs = p.topLogprobs === null || !logits ? null : [this.logprobOf(logits, token, p.topLogprobs)];
     // A grammar that is complete and takes nothing more ends the choice as EOS would.
     const stopped = request.emitText(choice, choice.decoder.push(token), logprobs) || choice.constraint?.finished === true;
-    const last = seq.numOutput + 1 >= seq.maxTokens;
+    const last = seq.numOutput + ahead + 1 >= seq.maxTokens;
     if (stopped || last) {
       request.finishChoice(choice, stopped ? 'stop' : 'length');
       // The scheduler finishes 'length' itself when the token is appended.
       if (stopped) {
         this.host.scheduler.finish(seq.id, 'stop');
-        return null;
+        return 'stop';
       }
+      return 'last';
     }
-    return token;
+    return 'more';
   }
 
   private logprobOf(logits: Float32Array, token: number, top: number): TokenLogprob {

@@ -8,6 +8,7 @@ import type { KvOptions } from './loadEngine.ts';
 import type { KernelsOption } from '../gpu/kernelSet.ts';
 import type { CpuOptions } from '../cpu/cpuKernels.ts';
 import type { SharingInfo } from '../shared/sharingTypes.ts';
+import type { EngineSpeculativeOption } from '../speculative/draftModelLoad.ts';
 
 export type BackendChoice = 'webgpu' | 'cpu' | 'auto';
 
@@ -68,6 +69,8 @@ export interface WorkerLoadOptions {
   kernels?: KernelsOption;
   /** The CPU backend's kernels (src/cpu/cpuKernels.ts). */
   cpu?: CpuOptions;
+  /** Speculative decoding's default and draft model (an absolute URL), as loadEngine takes them. */
+  speculative?: Omit<EngineSpeculativeOption, 'draftModel'> & { draftModel?: string };
 }
 
 export interface LoadedInfo {

@@ -40,6 +40,8 @@ export interface EngineStats {
   requests: { running: number; waiting: number; finished: number; preemptions: number };
   tokens: { prompt: number; generated: number; decodeTokensPerSecond: number; prefillTokensPerSecond: number };
   steps: number;
+  /** Speculative decoding's totals over every request that speculated (as `usage.speculative`). */
+  speculative: { drafted_tokens: number; accepted_tokens: number; target_forwards: number };
   /** GPU devices lost so far (each one rebuilt, unless a later request says it could not be). */
   deviceLosses: number;
   /** The weights' formats ("Q4_0 31 · F16 5 · F32 11") and the bytes they take on the backend. */

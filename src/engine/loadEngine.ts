@@ -15,10 +15,11 @@ import type { KvBlockStore } from '../storage/KvBlockStore.ts';
 import type { KernelsOption } from '../gpu/kernelSet.ts';
 import { Engine } from './Engine.ts';
 import type { ForwardBackend } from './ForwardBackend.ts';
+import { engineSpeculation, type EngineSpeculativeOption } from '../speculative/draftModelLoad.ts';
 
 /**
  * The paged KV cache as createEngine takes it: its size, and the reserve of free blocks that
- * admission keeps for running sequences (`{ lookaheadSteps: 0, poolFraction: 0 }`: none).
+ * admission keeps for running sequences, and its backfill (`{ lookaheadSteps: 0, poolFraction: 0 }`: none, strict FIFO).
  */
 export type KvOptions = KvSizeOptions & { reserve?: AdmissionReserve } & KvDefaults;
 
@@ -46,11 +47,14 @@ export interface LoadEngineOptions {
   kernels?: KernelsOption;
   /** The CPU backend's kernels (src/cpu/cpuKernels.ts): WebAssembly SIMD by default, or 'js'. */
   cpu?: CpuOptions;
+  /** Speculative decoding: every request's default `{ method, k }`, and `draftModel` (+ `draftWeights`) loaded beside the model (src/speculative/draftModelLoad.ts). */
+  speculative?: EngineSpeculativeOption;
 }
 
 /** Loads a model and builds an engine on the chosen backend. */
 export async function loadEngine(opts: LoadEngineOptions): Promise<Engine> {
   const choice = weightsChoice(opts.weights ?? 'f32'); // refused before anything is fetched
+  const speculation = engineSpeculation(opts.speculative);
   const limits = choice === 'auto' && opts.backend === 'webgpu' ? await adapterLimits(opts.gpu) : null;
   let picked: WeightsOption | undefined;
   const pick = (config: ModelConfig): WeightsOption => {
@@ -64,6 +68,8 @@ export async function loadEngine(opts: LoadEngineOptions): Promise<Engine> {
   const tokenizer = Tokenizer.fromJson(tokenizerJson, tokenizerConfig, { eosIds: weights.config.eosTokenIds, modelVocabSize: weights.config.vocabSize });
   // Planned here for both backends; WebGPU plans again within its adapter's buffer limits.
   const { blockSize, numBlocks } = planKvCache(weights.config, opts.kv ?? {});
+  const draftLimits = opts.speculative?.draftWeights === 'auto' && opts.backend === 'webgpu' ? (limits ?? (await adapterLimits(opts.gpu))) : null;
+  const { drafters, speculative } = await speculation.load({ ...opts, name: opts.source.describe(), config: weights.config, tokenizerJson, blockSize, numBlocks, kvBudgetBytes: opts.kv?.memoryBudgetBytes, limits: draftLimits });
   const summary = weightSummary(weights);
   let deviceBytes = summary.f32Bytes;
   let backend: ForwardBackend;
@@ -92,6 +98,8 @@ export async function loadEngine(opts: LoadEngineOptions): Promise<Engine> {
     persistAfterHits: opts.persistAfterHits,
     onWarning: opts.onWarning,
     rebuildBackend,
+    drafters,
+    speculative,
   });
 }
 

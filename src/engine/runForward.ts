@@ -5,8 +5,11 @@ import { logitAdjustments, rowMask, type TokenMask } from '../sampling/logitAdju
 import { hasPenalties } from '../sampling/penalties.ts';
 import type { Request } from './Request.ts';
 
-/** A step's result: whole logits rows, or ids drawn on the device (argmax or forwardSample). */
-export type StepOutput = { rows: Float32Array[]; ids?: undefined } | { ids: number[]; rows?: undefined };
+/**
+ * A step's result: whole logits rows (each chunk's last; and for a chunk that verifies drafts,
+ * `verify` holds its every row), or ids drawn on the device (argmax or forwardSample).
+ */
+export type StepOutput = { rows: Float32Array[]; ids?: undefined; verify?: (Float32Array | undefined)[] } | { ids: number[]; rows?: undefined; verify?: undefined };
 
 /**
  * Runs one step's forward and reads back as little as the step allows: argmax ids when every
@@ -16,6 +19,7 @@ export type StepOutput = { rows: Float32Array[]; ids?: undefined } | { ids: numb
  */
 export async function runForward(backend: ForwardBackend, plan: StepPlan, requestOf: (seqId: string) => Request | undefined): Promise<StepOutput> {
   const batch = forwardBatchOf(plan);
+  if (batch.logits === 'all') return verifyRows(plan, await backend.forward(batch), backend.config.vocabSize);
   const sampled = plan.chunks.filter((c) => c.sample).map((c) => ({ seqId: c.seqId, request: requestOf(c.seqId) }));
   const greedy = sampled.every(({ request }) => !request || isGreedy(request));
   if (greedy && backend.forwardGreedy) return { ids: await backend.forwardGreedy(batch) };
@@ -70,4 +74,14 @@ function deviceSampleRows(plan: StepPlan, requestOf: (seqId: string) => Request 
   }
   for (const draw of draws) draw();
   return rows;
+}
+
+/**
+ * Splits a forward with every row's logits (a step that verifies drafts): each chunk's last row,
+ * and a verification chunk's rows whole. Plain chunks in the same step returned all their rows
+ * too (the backends choose per batch), of which only the last is kept.
+ */
+function verifyRows(plan: StepPlan, all: Float32Array[], vocab: number): StepOutput {
+  const rows = all.map((r) => r.subarray(r.length - vocab));
+  return { rows, verify: plan.chunks.map((c, i) => (c.verify ? all[i] : undefined)) };
 }

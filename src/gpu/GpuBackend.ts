@@ -134,7 +134,7 @@ export class GpuBackend implements ForwardBackend {
     this.invFreq = ropeInvFreq(c);
     const embed = this.weights.embed;
     this.kernels = createKernels(gpu.device, this.shape, embed.kind === 'packed' ? embed.format : null, this.kernelSet);
-    this.linear = new LinearKernels(gpu.device, gpu.limits.maxComputeWorkgroupsPerDimension, this.kernelSet);
+    this.linear = new LinearKernels(gpu.device, gpu.limits.maxComputeWorkgroupsPerDimension, this.kernelSet, undefined, gpu.cpuAdapter);
     this.pools = new KvPools(gpu, c, plan);
     this.maintenance = new KvMaintenance(gpu, this.pools, this.shape, this.invFreq, this.numBlocks);
     this.flash = fallback ? null : new FlashAttention(gpu, this.shape, this.pools, { sharedPrefix: opts.sharedPrefix ?? true });
@@ -157,7 +157,7 @@ export class GpuBackend implements ForwardBackend {
     const gpu = await GpuDevice.request(opts.gpu);
     let backend: GpuBackend | null = null;
     try {
-      await scoped(gpu.device, () => {
+      await gpu.allocating("the model's weights, KV cache and step buffers", () => {
         backend = new GpuBackend(gpu, weights, opts);
       });
     } catch (e) {

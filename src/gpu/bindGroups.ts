@@ -36,6 +36,8 @@ export interface ForwardGroups {
   sample: GPUBindGroup;
   /** The 'gpu' set's attention (flash-decoding, its own bind groups); null: the fallback kernels. */
   flash: FlashAttention | null;
+  /** The products take RMSNorm (q|k|v, gate|up) and SwiGLU (down) into their input: no rmsnorm or silu_mul dispatch in a layer. */
+  fused: boolean;
 }
 
 /** A bind group whose binding i is buffers[i], in the order each kernel's header lists. */
@@ -51,18 +53,24 @@ export function buildForwardGroups(device: GPUDevice, k: Kernels, lin: LinearKer
   const bind = (p: GPUComputePipeline, ...buffers: GPUBuffer[]) => bindBuffers(device, p, buffers);
   const product = (weights: GpuWeights['lmHead'], rows: GPUBuffer, x: GPUBuffer, y: GPUBuffer, accumulate: boolean, bias: GPUBuffer | null = null) =>
     lin.step(weights, { rows, x, y, bias, accumulate }, w.noBias);
+  // The 'gpu' set: q|k|v and gate|up normalize the residual stream themselves, down applies SwiGLU
+  // to gate|up itself (no rmsnorm and no silu_mul dispatches in a layer).
+  const fused = lin.fuses;
+  const eps = k.rmsNormEps;
+  const normed = (weights: GpuWeights['lmHead'], norm: GPUBuffer, y: GPUBuffer, bias: GPUBuffer | null = null) =>
+    fused ? lin.step(weights, { rows: u.rows, x: b.x, y, bias, accumulate: false, norm: { weight: norm, eps } }, w.noBias) : product(weights, u.rows, b.xb, y, false, bias);
   const layers = w.layers.map((lw, l): LayerGroups => ({
     inputNorm: bind(k.rmsnorm, u.rows, b.x, lw.inputNorm, b.xb),
-    qkv: product(lw.qkv, u.rows, b.xb, b.qkv, false, lw.qkvBias),
+    qkv: normed(lw.qkv, lw.inputNorm, b.qkv, lw.qkvBias),
     rope: bind(k.rope, u.rows, b.rope, b.qkv),
     kvWrite: bind(k.kvWrite, u.rows, b.rowMeta, b.qkv, pools.k[l], pools.v[l]),
     attention: bind(k.attention, u.rows, b.rowMeta, b.tables, b.qkv, pools.k[l], pools.v[l], b.att),
     ropeKvWrite: k.ropeKvWrite ? bind(k.ropeKvWrite, u.rows, b.rowMeta, b.rope, b.qkv, pools.k[l], pools.v[l]) : null,
     oProj: product(lw.oProj, u.rows, b.att, b.x, true),
     postNorm: bind(k.rmsnorm, u.rows, b.x, lw.postNorm, b.xb),
-    gateUp: product(lw.gateUp, u.rows, b.xb, b.gateUp, false),
+    gateUp: normed(lw.gateUp, lw.postNorm, b.gateUp),
     siluMul: bind(k.siluMul, u.rows, b.gateUp, b.h),
-    down: product(lw.down, u.rows, b.h, b.x, true),
+    down: fused ? lin.step(lw.down, { rows: u.rows, x: b.gateUp, y: b.x, bias: null, accumulate: true, xSilu: true }, w.noBias) : product(lw.down, u.rows, b.h, b.x, true),
   }));
   return {
     embed: embedStep(device, w.embed, k.gather, k.embedPacked, { rows: u.rows, ids: b.tokens, out: b.x }),
@@ -72,5 +80,6 @@ export function buildForwardGroups(device: GPUDevice, k: Kernels, lin: LinearKer
     lmHead: product(w.lmHead, u.logitRows, b.xb, b.logits, false),
     sample: bind(k.sample, u.logitRows, b.logits, b.sampleParams, b.ids),
     flash,
+    fused,
   };
 }

@@ -1,4 +1,4 @@
-import { DeviceLostError, FolioError, mib, WebGpuUnavailableError } from '../errors.ts';
+import { ComputeError, DeviceLostError, FolioError, mib, ModelTooLargeError, WebGpuUnavailableError } from '../errors.ts';
 
 /** The adapter limits Folio plans its buffers with (the ones it asks the device for). */
 export interface GpuLimits {
@@ -47,6 +47,8 @@ export class GpuDevice {
   readonly adapterName: string;
   private lostMessage: string | null = null;
   private destroyed = false;
+  /** Bytes of every storage buffer asked for so far (what a load that ran out of memory needed). */
+  private requested = 0;
   /** Resolves once the loss is recorded (lostMessage set). */
   private readonly lost: Promise<void>;
 
@@ -151,11 +153,42 @@ export class GpuDevice {
   storage(bytes: number, what: string, extraUsage = 0): GPUBuffer {
     this.checkBufferSize(bytes, what);
     const size = Math.max(16, Math.ceil(bytes / 16) * 16);
-    return this.device.createBuffer({
-      label: what,
-      size,
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC | extraUsage,
-    });
+    this.requested += size;
+    try {
+      return this.device.createBuffer({
+        label: what,
+        size,
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC | extraUsage,
+      });
+    } catch (e) {
+      // createBuffer throws (a RangeError) only where it fails to map memory at creation: out of memory.
+      if (e instanceof RangeError) throw new ModelTooLargeError(`the buffer for ${what}`, size, null, `the GPU could not allocate it (${e.message})`);
+      throw e;
+    }
+  }
+
+  /**
+   * Runs a load's allocations (`record`) in an out-of-memory and a validation scope. Memory the
+   * device lacks is the model's size, not a missing WebGPU: a ModelTooLargeError naming the bytes
+   * the load asked for (the device does not say how many it has). The caller destroys the device
+   * on any failure, which frees every buffer already made: no half-loaded state stays behind.
+   */
+  async allocating(what: string, record: () => void): Promise<void> {
+    const before = this.requested;
+    this.device.pushErrorScope('out-of-memory');
+    this.device.pushErrorScope('validation');
+    let thrown: unknown = null;
+    try {
+      record();
+    } catch (e) {
+      thrown = e;
+    }
+    // Both scopes are popped whatever happened, so later calls stay balanced.
+    const validation = await this.device.popErrorScope();
+    const oom = await this.device.popErrorScope();
+    if (oom) throw new ModelTooLargeError(what, this.requested - before, null, `the GPU ran out of memory allocating it (${oom.message})`);
+    if (thrown !== null) throw thrown;
+    if (validation) throw new ComputeError('internal', `WebGPU rejected a command (a bug in Folio's GPU backend): ${validation.message}`);
   }
 
   /** A 16-byte uniform buffer holding one u32 (the `dims.rows` of the kernels). */

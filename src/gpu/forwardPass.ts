@@ -17,7 +17,9 @@ export type ForwardTail = 'logits' | 'sample';
  * silu*up, down (+residual)], then the logit rows' final norm and LM head, and optionally
  * sampling (`tail`). The 'gpu' kernel set replaces rope, kv_write and paged attention by
  * rope_kv_write and flash-decoding (attention_partial, plus attention_reduce when a row has
- * several work items: src/gpu/attention.ts), so a layer takes one dispatch fewer or the same. WebGPU orders the dispatches of a pass, so each sees the previous one's writes.
+ * several work items: src/gpu/attention.ts), and takes RMSNorm into the q|k|v and gate|up
+ * products and SwiGLU into the down product (src/gpu/linearSteps.ts): 6 dispatches a layer (7
+ * where a row's attention has several work items), against the fallback set's 11. WebGPU orders the dispatches of a pass, so each sees the previous one's writes.
  */
 export function encodeForward(
   pass: GPUComputePassEncoder,
@@ -40,7 +42,7 @@ export function encodeForward(
 
   for (const part of g.embed.parts) run(part.pipeline, part.group, elems(rows * shape.hiddenSize));
   for (const [l, lg] of g.layers.entries()) {
-    run(k.rmsnorm, lg.inputNorm, perRow(rows));
+    if (!g.fused) run(k.rmsnorm, lg.inputNorm, perRow(rows));
     lg.qkv.encode(pass, rows);
     if (g.flash && k.ropeKvWrite && lg.ropeKvWrite) {
       // The 'gpu' set: RoPE and the KV write in one dispatch, then flash-decoding (1 or 2 dispatches).
@@ -52,9 +54,9 @@ export function encodeForward(
       run(k.attention, lg.attention, elems(rows * shape.numHeads));
     }
     lg.oProj.encode(pass, rows);
-    run(k.rmsnorm, lg.postNorm, perRow(rows));
+    if (!g.fused) run(k.rmsnorm, lg.postNorm, perRow(rows));
     lg.gateUp.encode(pass, rows);
-    run(k.siluMul, lg.siluMul, elems(rows * shape.intermediateSize));
+    if (!g.fused) run(k.siluMul, lg.siluMul, elems(rows * shape.intermediateSize));
     lg.down.encode(pass, rows);
   }
   run(k.gather, g.gatherLast, elems(logitRows * shape.hiddenSize));

@@ -52,6 +52,8 @@ export interface Kernels {
   copyBlocks: GPUComputePipeline;
   /** The 'gpu' set's RoPE fused into the KV write (src/gpu/attention.ts); null in the 'fallback' set. */
   ropeKvWrite: GPUComputePipeline | null;
+  /** RMSNorm's epsilon (an override of rmsnorm; a uniform of the 'gpu' set's products that fuse the norm). */
+  rmsNormEps: number;
 }
 
 export function kernelShape(c: ModelConfig, blockSize: number, rowLanes = 64): KernelShape {
@@ -152,5 +154,6 @@ export function createKernels(device: GPUDevice, s: KernelShape, embedFormat: We
     sample: samplePipeline(device, s.vocabSize, s.rowLanes),
     copyBlocks: copyBlocksPipeline(device, s.numKvHeads * s.blockSize * s.headDim),
     ropeKvWrite: set === 'gpu' ? ropeKvWritePipeline(device, s) : null,
+    rmsNormEps: s.rmsNormEps,
   };
 }

@@ -5,7 +5,8 @@
  * rows (decode: one pipeline per row count, compiled on first use) and
  * wgsl/matmul_packed_gemm.wgsl beyond (prefill: the row count from the `rows` uniform).
  * The 'gpu' set: every weight, f32 included (as an F32 part), takes per part the GEMV of
- * src/gpu/gemv.ts (plus its split-K reduce) for up to MAX_M rows and the tiled GEMM beyond.
+ * src/gpu/gemv.ts (plus its split-K reduce) for up to 8 rows (64 on CPU adapters) and the tiled
+ * GEMM beyond; each part's shape is a uniform, so its pipelines serve every part.
  * Then wgsl/bias_add.wgsl adds a bias. Pipelines of packed parts share explicit layouts, so one
  * bind group per part serves every row count.
  */
@@ -16,7 +17,7 @@ import { bindBuffers } from './bindGroups.ts';
 import { withFormat } from './formatKernels.ts';
 import type { LinearWeights, PackedPart } from './gpuWeights.ts';
 import { foldedGrid, grid64 } from './grid.ts';
-import { gemvPipeline, planGemv, splitReducePipeline, tiledGrid, tiledPipeline } from './gemv.ts';
+import { checkGemvShape, GEMV_PASS_ROWS, gemvMaxRows, gemvParamsBuffer, gemvPipeline, planGemv, splitReducePipeline, tiledGrid, tiledPipeline } from './gemv.ts';
 import type { KernelSet } from './kernelSet.ts';
 import { matmulPipeline } from './kernels.ts';
 import { MAX_M, packedMatmul, type PackedMatmul } from './packedMatmul.ts';
@@ -35,6 +36,10 @@ export interface LinearIo {
   bias: GPUBuffer | null;
   /** y += x W^T (the fused residual add). */
   accumulate: boolean;
+  /** x is a gate|up product [rows, 2k] read as silu(gate) * up ('gpu' set only: see LinearKernels.fuses). */
+  xSilu?: boolean;
+  /** The product normalizes x itself (RMSNorm with this weight and epsilon; 'gpu' set only). */
+  norm?: { weight: GPUBuffer; eps: number };
 }
 
 /** Pipelines of the linear products, made on first use and kept for the backend's life. */
@@ -47,6 +52,9 @@ export class LinearKernels {
   private readonly gemmPipelineLayout: GPUPipelineLayout;
   private readonly reducePipelineLayout: GPUPipelineLayout;
   private readonly reduceLayout: GPUBindGroupLayout;
+  /** The 'gpu' set's GEMV and tiled GEMM: (dims, params, weights, x, y, norm weight). */
+  private readonly productLayout: GPUBindGroupLayout;
+  private readonly productPipelineLayout: GPUPipelineLayout;
   /** Split-K partial sums, shared by every product (a pass runs them one after another); grown on demand. */
   private scratch: GPUBuffer | null = null;
   private readonly scratches: GPUBuffer[] = [];
@@ -58,14 +66,26 @@ export class LinearKernels {
     private readonly kernelSet: KernelSet = 'gpu',
     /** The GEMV reduces with subgroup operations (the device has the feature). */
     private readonly subgroups = device.features.has('subgroups'),
+    /** A CPU adapter: the 'gpu' set's GEMV takes the CPU's shape (see planGemv). */
+    private readonly cpuAdapter = false,
   ) {
     const entries = (types: GPUBufferBindingType[]): GPUBindGroupLayoutEntry[] => types.map((type, binding) => ({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type } }));
     this.decodeLayout = device.createBindGroupLayout({ label: 'matmul_packed', entries: entries(['read-only-storage', 'read-only-storage', 'storage']) });
     this.gemmLayout = device.createBindGroupLayout({ label: 'matmul_packed_gemm', entries: entries(['uniform', 'read-only-storage', 'read-only-storage', 'storage']) });
     this.decodePipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [this.decodeLayout] });
     this.gemmPipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [this.gemmLayout] });
-    this.reduceLayout = device.createBindGroupLayout({ label: 'matmul_splitk_reduce', entries: entries(['read-only-storage', 'storage']) });
+    this.reduceLayout = device.createBindGroupLayout({ label: 'matmul_splitk_reduce', entries: entries(['uniform', 'uniform', 'read-only-storage', 'storage']) });
+    this.productLayout = device.createBindGroupLayout({ label: 'matmul_gemv / matmul_tiled', entries: entries(['uniform', 'uniform', 'read-only-storage', 'read-only-storage', 'storage', 'read-only-storage']) });
+    this.productPipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [this.productLayout] });
     this.reducePipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [this.reduceLayout] });
+  }
+
+  /**
+   * Whether the products take their input's RMSNorm and SwiGLU themselves (the 'gpu' set): then no
+   * rmsnorm runs before q|k|v and gate|up, and no silu_mul before down.
+   */
+  get fuses(): boolean {
+    return this.kernelSet === 'gpu';
   }
 
   /** The product of `w` on `io`, ready to record at any row count. */
@@ -74,7 +94,8 @@ export class LinearKernels {
     if (w.kind === 'f32' && !gpu) return this.f32Step(w, io, noBias);
     // The 'gpu' set reads f32 rows through the F32 preamble, like any packed format.
     const all = w.kind === 'f32' ? [{ format: 'F32' as const, buffer: w.buffer, n: w.n, offset: 0 }] : w.parts;
-    const parts = all.map((part) => (gpu ? this.gpuPartStep(w.k, w.n, part, io) : this.partStep(w.k, w.n, part, io)));
+    if (!gpu && (io.norm || io.xSilu)) throw new Error("only the 'gpu' kernel set fuses RMSNorm or SwiGLU into a product");
+    const parts = all.map((part) => (gpu ? this.gpuPartStep(w.k, w.n, part, io, noBias) : this.partStep(w.k, w.n, part, io)));
     const bias = io.bias ? this.biasStep(w.n, io, io.bias) : null;
     return {
       encode: (pass, rows) => {
@@ -107,28 +128,40 @@ export class LinearKernels {
     };
   }
 
-  /** The 'gpu' set's product of one part: the GEMV (split K: then the reduce) up to MAX_M rows, the tiled GEMM beyond. */
-  private gpuPartStep(k: number, stride: number, part: PackedPart, io: LinearIo): LinearStep {
-    const plan = planGemv(part.format, k, part.n);
-    const out = plan.split > 1 ? this.scratchOf(plan.split * MAX_M * part.n * 4) : io.y;
+  /**
+   * The 'gpu' set's product of one part: the GEMV (split K: then the reduce) up to gemvMaxRows rows
+   * (8 on GPUs, 64 on CPU adapters), the tiled GEMM beyond. The part's shape is a small uniform written here once, so the pipelines are
+   * one per (format, rows, lanes, xSilu), shared by every part and every row count.
+   */
+  private gpuPartStep(k: number, stride: number, part: PackedPart, io: LinearIo, unused: GPUBuffer): LinearStep {
+    const plan = planGemv(part.format, k, part.n, this.cpuAdapter);
+    const xSilu = io.xSilu ?? false;
+    const xNorm = io.norm !== undefined;
+    const shape = { k, n: part.n, yStride: stride, yOffset: part.offset, split: plan.split, accumulate: io.accumulate, eps: io.norm?.eps };
+    const params = gemvParamsBuffer(this.device, shape, `params ${part.format} ${k}->${part.n}`);
+    const normW = io.norm?.weight ?? unused;
+    this.scratches.push(params);
+    // Split K only in the GPU plan, whose GEMV takes at most GEMV_PASS_ROWS rows.
+    const out = plan.split > 1 ? this.scratchOf(plan.split * GEMV_PASS_ROWS * part.n * 4) : io.y;
+    const maxRows = plan.split > 1 ? GEMV_PASS_ROWS : gemvMaxRows(this.cpuAdapter);
     const group = (layout: GPUBindGroupLayout, buffers: GPUBuffer[]) =>
       this.device.createBindGroup({ layout, entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) });
-    const gemvGroup = group(this.decodeLayout, [part.buffer, io.x, out]);
-    const reduceGroup = plan.split > 1 ? group(this.reduceLayout, [out, io.y]) : null;
-    const tiledGroup = group(this.gemmLayout, [io.rows, part.buffer, io.x, io.y]);
-    const shape = { format: part.format, k, n: part.n, accumulate: io.accumulate, yStride: stride, yOffset: part.offset };
+    const gemvGroup = group(this.productLayout, [io.rows, params, part.buffer, io.x, out, normW]);
+    const reduceGroup = plan.split > 1 ? group(this.reduceLayout, [io.rows, params, out, io.y]) : null;
+    const tiledGroup = plan.split > 1 ? group(this.productLayout, [io.rows, params, part.buffer, io.x, io.y, normW]) : gemvGroup;
+    const kernel = { format: part.format, rows: plan.rows, lanes: plan.lanes, subgroups: this.subgroups, xSilu, xNorm };
     return {
       encode: (pass, rows) => {
-        if (rows > MAX_M) {
-          const p = this.cached(`tiled ${JSON.stringify(shape)}`, () => tiledPipeline(this.device, shape, this.gemmPipelineLayout));
+        if (rows > maxRows) {
+          const p = this.cached(`tiled ${part.format} ${xSilu} ${xNorm}`, () => tiledPipeline(this.device, { format: part.format, xSilu, xNorm }, this.productPipelineLayout));
           this.dispatch(pass, p, tiledGroup, tiledGrid(rows, part.n, this.maxPerDim));
           return;
         }
-        const s = { ...shape, m: rows, plan, subgroups: this.subgroups };
-        const gemv = this.cached(`gemv ${JSON.stringify(s)}`, () => gemvPipeline(this.device, s, this.decodePipelineLayout));
+        checkGemvShape(part.format, k, rows, maxRows);
+        const gemv = this.cached(`gemv ${JSON.stringify(kernel)}`, () => gemvPipeline(this.device, kernel, this.productPipelineLayout));
         this.dispatch(pass, gemv, gemvGroup, foldedGrid(plan.workgroups, this.maxPerDim));
         if (reduceGroup) {
-          const reduce = this.cached(`reduce ${JSON.stringify(s)}`, () => splitReducePipeline(this.device, s, this.reducePipelineLayout));
+          const reduce = this.cached('reduce', () => splitReducePipeline(this.device, this.reducePipelineLayout));
           this.dispatch(pass, reduce, reduceGroup, grid64(rows * part.n, this.maxPerDim));
         }
       },

@@ -30,6 +30,8 @@ export function newConstraint(grammar: Grammar, vocab: TokenVocabulary): Constra
 export class Constraint {
   private state: ByteState;
   private text = '';
+  /** A token may end inside a character (a byte-fallback token): its bytes wait for the rest. */
+  private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
   constructor(
     private readonly masker: TokenMasker,
@@ -55,7 +57,7 @@ export class Constraint {
       if (st.set === 0) throw this.deadEnd(`token ${id} does not fit the grammar here`);
     }
     this.state = st;
-    this.text += new TextDecoder().decode(bytes);
+    this.text += this.decoder.decode(bytes, { stream: true });
   }
 
   get finished(): boolean {

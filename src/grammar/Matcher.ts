@@ -11,8 +11,9 @@ import { CHAR, END, type Grammar, RULE } from './Grammar.ts';
  * Left recursion is refused when the grammar is built (src/grammar/Grammar.ts), so expansion ends.
  */
 export class Automaton {
-  private readonly stackPos: number[] = [-1];
-  private readonly stackNext: number[] = [0];
+  /** Stack 0 is the empty stack; stack BOTTOM stands for frames left unknown (see truncated). */
+  private readonly stackPos: number[] = [-1, -1];
+  private readonly stackNext: number[] = [0, 0];
   private readonly stackIds = new Map<number, number>();
   private readonly expanded = new Map<number, number[]>();
   private readonly sets: number[][] = [[]];
@@ -49,7 +50,7 @@ export class Automaton {
     if (hit) return hit;
     const g = this.grammar;
     let out: number[];
-    if (s === 0) out = [0];
+    if (s === 0 || s === BOTTOM) out = [s];
     else {
       const pos = this.stackPos[s];
       const next = this.stackNext[s];
@@ -103,12 +104,40 @@ export class Automaton {
     const g = this.grammar;
     const out = new Set<number>();
     for (const s of this.sets[set]) {
-      if (s === 0) continue;
+      if (s === 0 || s === BOTTOM) continue;
       const pos = this.stackPos[s];
       if (!g.classes[g.arg[pos]].has(cp)) continue;
       for (const x of this.expand(this.after(pos, this.stackNext[s]))) out.add(x);
     }
     return out.size === 0 ? 0 : this.internSet([...out]);
+  }
+
+  /** The stacks of a set (0: the empty stack; BOTTOM: see truncated). */
+  stacks(set: number): readonly number[] {
+    return this.sets[set];
+  }
+
+  /** Whether a path of `set` has popped into BOTTOM: what follows depends on the frames cut off. */
+  reachedBottom(set: number): boolean {
+    return this.sets[set].includes(BOTTOM);
+  }
+
+  /**
+   * The set of one stack cut to its top `depth` frames over BOTTOM (a shorter stack is kept
+   * whole): what the tokens allowed from any stack with these top frames have in common.
+   */
+  truncated(stack: number, depth: number): number {
+    const positions: number[] = [];
+    let s = stack;
+    for (; s !== 0 && positions.length < depth; s = this.stackNext[s]) positions.push(this.stackPos[s]);
+    return this.setOfFrames(positions, s === 0 ? 0 : BOTTOM);
+  }
+
+  /** The set of the one stack with frames `positions` (top first, the top a CHAR position) over `below` (0 or BOTTOM). */
+  setOfFrames(positions: readonly number[], below: number): number {
+    let s = below;
+    for (let i = positions.length - 1; i >= 0; i--) s = this.push(positions[i], s);
+    return this.internSet([s]);
   }
 
   /** Whether the grammar may end here (some stack is empty). */
@@ -118,15 +147,21 @@ export class Automaton {
 
   /** Whether some stack can take another character. */
   canContinue(set: number): boolean {
-    return this.sets[set].some((s) => s !== 0);
+    return this.sets[set].some((s) => s !== 0 && s !== BOTTOM);
   }
 
   /** Whether some stack takes a code point in [lo, hi] (the characters a partial UTF-8 sequence may become). */
   meets(set: number, lo: number, hi: number): boolean {
     const g = this.grammar;
-    return this.sets[set].some((s) => s !== 0 && g.classes[g.arg[this.stackPos[s]]].meets(lo, hi));
+    return this.sets[set].some((s) => s !== 0 && s !== BOTTOM && g.classes[g.arg[this.stackPos[s]]].meets(lo, hi));
   }
 }
+
+/**
+ * The stand-in for the frames below a truncated stack: it takes no character, so a path that
+ * pops down to it stops there. A set holding it has left what the truncated stack knows.
+ */
+export const BOTTOM = 1;
 
 /**
  * A position in a byte stream: the set of stacks, and a UTF-8 character begun but not finished
@@ -148,10 +183,21 @@ export type PackedState = number;
 const SET = 2 ** 23;
 const NEED = 2 ** 21;
 
+/** The packed state at a character boundary of `set`, and the set of a packed state. */
+export const atSet = (set: number): PackedState => set * SET;
+export const setOf = (p: PackedState): number => Math.floor(p / SET);
+/** Whether a packed state is between characters (no partial UTF-8 character pending). */
+export const atBoundary = (p: PackedState): boolean => p % SET === 0;
+
 export const pack = (st: ByteState): PackedState => (st.set === 0 ? 0 : st.set * SET + st.need * NEED + st.acc);
 export const unpack = (p: PackedState): ByteState => ({ set: Math.floor(p / SET), need: Math.floor((p % SET) / NEED), acc: p % NEED });
 
-/** The state after one byte; 0 when the byte cannot follow. */
+/**
+ * The state after one byte; 0 when the byte cannot follow. Only well-formed UTF-8 lives (no
+ * overlong forms, surrogates or code points past U+10FFFF: Unicode's table 3-7, checked byte by
+ * byte), so a live partial state's remaining code points are exactly a range, and a byte-level
+ * token that starts a character the grammar cannot take is refused at once.
+ */
 export function stepPacked(a: Automaton, p: PackedState, byte: number): PackedState {
   const set = Math.floor(p / SET);
   const need = Math.floor((p % SET) / NEED);
@@ -160,12 +206,26 @@ export function stepPacked(a: Automaton, p: PackedState, byte: number): PackedSt
     const n = byte >= 0xc2 && byte <= 0xdf ? 1 : byte >= 0xe0 && byte <= 0xef ? 2 : byte >= 0xf0 && byte <= 0xf4 ? 3 : -1;
     if (n < 0) return 0;
     const acc = byte & (n === 1 ? 0x1f : n === 2 ? 0x0f : 0x07);
-    return partialAlive(a, set, acc, n) ? set * SET + n * NEED + acc : 0;
+    const lo = acc * 2 ** (6 * n);
+    const hi = lo + 2 ** (6 * n) - 1;
+    // The lead alone still allows overlong and out-of-range tails: clamp to what its valid tails give.
+    const alive = a.meets(set, Math.max(lo, n === 2 ? 0x800 : n === 3 ? 0x10000 : 0), Math.min(hi, byte === 0xed ? 0xd7ff : 0x10ffff));
+    return alive ? set * SET + n * NEED + acc : 0;
   }
-  if ((byte & 0xc0) !== 0x80) return 0;
+  if (!continues(need, p % NEED, byte)) return 0;
   const acc = ((p % NEED) << 6) | (byte & 0x3f);
   if (need === 1) return a.step(set, acc) * SET;
   return partialAlive(a, set, acc, need - 1) ? set * SET + (need - 1) * NEED + acc : 0;
+}
+
+/** Whether `byte` may follow a partial character (`need` bytes to go, `acc` its bits so far). */
+function continues(need: number, acc: number, byte: number): boolean {
+  if ((byte & 0xc0) !== 0x80) return false;
+  // acc is the lead's bits only at a 3-byte character's first continuation (need 2, acc < 16:
+  // a 4-byte one's second has acc >= 16) and at a 4-byte character's first (need 3).
+  if (need === 2 && acc < 16) return acc === 0 ? byte >= 0xa0 : acc === 0xd ? byte < 0xa0 : true; // E0: no overlong; ED: no surrogate
+  if (need === 3) return acc === 0 ? byte >= 0x90 : acc === 4 ? byte < 0x90 : true; // F0: no overlong; F4: <= U+10FFFF
+  return true;
 }
 
 /** The state after one byte; `set` 0 when the byte cannot follow. */

@@ -17,7 +17,8 @@ export class TokenTrie {
 
   /** `bytes[id]` null: the token is never allowed by a grammar (special, or no bytes). */
   constructor(
-    bytes: readonly (Uint8Array | null)[],
+    /** Each token's bytes, as given. */
+    readonly bytes: readonly (Uint8Array | null)[],
     readonly vocabSize: number,
     readonly eosIds: readonly number[],
   ) {

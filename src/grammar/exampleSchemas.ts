@@ -35,8 +35,9 @@ export const EXAMPLE_SCHEMAS: Record<string, Record<string, unknown>> = {
       temp: { type: 'number', minimum: -20, maximum: 45 },
       count: { type: 'integer', exclusiveMinimum: 0, exclusiveMaximum: 1000 },
       delta: { type: 'integer', minimum: -50, maximum: -5 },
+      ratio: { type: 'number', minimum: 0.5, exclusiveMaximum: 2.25 },
     },
-    required: ['age', 'temp', 'count', 'delta'],
+    required: ['age', 'temp', 'count', 'delta', 'ratio'],
   },
   strings: {
     type: 'object',

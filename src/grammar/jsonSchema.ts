@@ -1,6 +1,6 @@
 import { GrammarError } from '../errors.ts';
 import { charClass, JSON_CHAR_RANGES, literal } from './gbnfText.ts';
-import { integerRange, MAX_DIGITS, numberRange } from './numberRange.ts';
+import { type Bound, integerRange, MAX_DIGITS, numberRange } from './numberRange.ts';
 import { patternToGbnf } from './regex.ts';
 
 /**
@@ -37,7 +37,7 @@ const isObject = (v: unknown): v is Schema => typeof v === 'object' && v !== nul
  * subset: `type` (one or a list), object `properties` in their declared order with `required`
  * (optional ones may be left out; no other properties are written, which `additionalProperties`
  * of any value allows), arrays with `items`, `minItems`, `maxItems`, `enum`, `const`, `anyOf`,
- * integer and number `minimum`/`maximum` (exclusive too; number bounds must be integers),
+ * integer and number `minimum`/`maximum` (exclusive too; any finite bounds: src/grammar/numberRange.ts),
  * strings with `minLength`/`maxLength` or a `pattern` (src/grammar/regex.ts), and local `$ref`s
  * into `$defs`. Anything else that constrains values is refused with a GrammarError naming it.
  */
@@ -161,14 +161,17 @@ class SchemaCompiler {
     if (integer) {
       min = Math.max(Math.ceil(min), xmin === undefined ? -Infinity : Math.floor(xmin) + 1);
       max = Math.min(Math.floor(max), xmax === undefined ? Infinity : Math.ceil(xmax) - 1);
-    } else {
-      if (xmin !== undefined || xmax !== undefined) this.refuse('exclusiveMinimum/exclusiveMaximum on a number', at);
-      if (!Number.isInteger(min) && min !== -Infinity) this.refuse('a non-integer minimum on a number', at);
-      if (!Number.isInteger(max) && max !== Infinity) this.refuse('a non-integer maximum on a number', at);
+      if (min === -Infinity && max === Infinity) return 'json-int';
+      if (max < min) this.refuse('minimum above maximum', at, 'no value lies in the range');
+      return this.rule(integerRange(min, max).join(' | '));
     }
-    if (min === -Infinity && max === Infinity) return integer ? 'json-int' : 'json-number';
-    if (max < min) this.refuse('minimum above maximum', at, 'no value lies in the range');
-    const alts = integer ? integerRange(min, max) : numberRange(min, max);
+    // The tighter of each pair; an exclusive bound equal to an inclusive one wins.
+    const lo: Bound | null = xmin !== undefined && xmin >= min ? { value: xmin, exclusive: true } : min === -Infinity ? null : { value: min, exclusive: false };
+    const hi: Bound | null = xmax !== undefined && xmax <= max ? { value: xmax, exclusive: true } : max === Infinity ? null : { value: max, exclusive: false };
+    if (!lo && !hi) return 'json-number';
+    if (lo && hi && (lo.value > hi.value || (lo.value === hi.value && (lo.exclusive || hi.exclusive)))) this.refuse('minimum above maximum', at, 'no value lies in the range');
+    const alts = numberRange(lo, hi);
+    if (alts.length === 0) this.refuse('number range', at, 'no number of up to 6 fraction digits lies in the range');
     return this.rule(alts.join(' | '));
   }
 

@@ -132,7 +132,10 @@ export class BlockTable {
       if (this.starts[i] !== j * this.blockSize && pool.refCount(b) > 1) copiesNeeded++;
       j++;
     });
-    if (copiesNeeded > pool.numCopyDestinations) return null;
+    // Dropped blocks this table alone holds are free once dropped: copies may land there.
+    let freed = 0;
+    for (const i of drop) if (pool.refCount(this.ids[i]) === 1 && !pool.isStepRead(this.ids[i])) freed++;
+    if (copiesNeeded > pool.numCopyDestinations + freed) return null;
     this.evict(indices, pool);
     this.prunedFlag = true;
     const copies: CopyPair[] = [];
@@ -201,6 +204,24 @@ export class BlockTable {
     }
     this.filled += count;
     return copies;
+  }
+
+  /**
+   * Speculative decoding's rollback: forgets the cache entries from `numTokens` on (the slots of
+   * rejected draft tokens, written by the step just run) and releases the blocks past the new
+   * end, tail first. Hashed blocks are never cut: only entries past every hashed block may go,
+   * and the kept last block, if partly filled, stays unhashed (PrefixCache.commit hashes full
+   * blocks only), so its stale slots are overwritten by the next append before anything reads them.
+   */
+  truncate(numTokens: number, pool: BlockPool): void {
+    if (!Number.isInteger(numTokens) || numTokens < this.numHashed * this.blockSize || numTokens > this.filled) {
+      throw new RangeError(`${this.owner} cannot be truncated to ${numTokens} of ${this.filled} entries (${this.numHashed} blocks hashed)`);
+    }
+    const keep = blocksFor(numTokens, this.blockSize);
+    for (let j = this.ids.length - 1; j >= keep; j--) pool.release(this.ids[j]);
+    this.ids.length = keep;
+    this.starts.length = keep;
+    this.filled = numTokens;
   }
 
   /** A second table over the same blocks (each held once more): the start of a fork. */

@@ -23,7 +23,8 @@ type Op =
   | { kind: 'lookup'; tokens: number[] }
   | { kind: 'evict'; count: number }
   | { kind: 'budget'; at: number; budgetBlocks: number; policy: EvictionPolicy; tokens: number[] }
-  | { kind: 'shift'; at: number; tokens: number[] };
+  | { kind: 'shift'; at: number; tokens: number[] }
+  | { kind: 'speculate'; at: number; tokens: number[]; accepted: number };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('add' as const), tokens: tokens(12) }) },
@@ -52,10 +53,12 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     }),
   },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('shift' as const), at: fc.nat(), tokens: tokens(4) }) },
+  // Speculative decoding: drafts written, the rejected ones rolled back (src/scheduler/drafts.ts).
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('speculate' as const), at: fc.nat(), tokens: tokens(7), accepted: fc.nat({ max: 7 }) }) },
 );
 
 /** How often the runs reached the interesting paths, so that a passing run means something. */
-const seen = { hits: 0, copies: 0, evictions: 0, refused: 0, wholePromptHits: 0, prunedBlocks: 0, shifts: 0, shiftCopies: 0 };
+const seen = { hits: 0, copies: 0, evictions: 0, refused: 0, wholePromptHits: 0, prunedBlocks: 0, shifts: 0, shiftCopies: 0, rolledBack: 0, releasedByRollback: 0 };
 
 interface LiveSeq {
   table: BlockTable;
@@ -101,7 +104,34 @@ class Model {
       case 'evict': this.kv.pool.evictCached(o.count); return;
       case 'budget': if (n > 0) this.underLimit(this.seqs[o.at % n], o.tokens, { budgetBlocks: o.budgetBlocks, policy: o.policy, overflow: 'refuse', sinkBlocks: 1, recentBlocks: 1, random: () => (o.tokens.length * 0.37 + this.owners * 0.11) % 1 }); return;
       case 'shift': if (n > 0) this.shift(this.seqs[o.at % n], o.tokens); return;
+      case 'speculate': if (n > 0) this.speculate(this.seqs[o.at % n], o.tokens, o.accepted); return;
     }
+  }
+
+  /**
+   * A verification step: every draft's slot is written (copy-on-write first, as any append),
+   * then the table is truncated to the accepted ones before anything is hashed.
+   */
+  private speculate(seq: LiveSeq, drafts: number[], accepted: number): void {
+    if (seq.table.pruned) return; // the engine does not speculate under a KV limit
+    const blocksBefore = seq.table.blocks.length;
+    const copies = seq.table.append(drafts.length, this.kv.pool);
+    if (!copies) {
+      seen.refused++;
+      return;
+    }
+    this.copy(copies);
+    const start = seq.held.length;
+    drafts.forEach((t, i) => this.write(seq.table, start + i, t, seq.table.positionAt(start + i)));
+    const keep = Math.min(accepted, drafts.length);
+    const grown = seq.table.blocks.length;
+    seq.table.truncate(start + keep, this.kv.pool);
+    seen.rolledBack += drafts.length - keep;
+    seen.releasedByRollback += grown - seq.table.blocks.length;
+    assert(seq.table.blocks.length >= blocksBefore || start + keep === 0, `${seq.table.owner}: rollback released a block it held before`);
+    for (let i = 0; i < keep; i++) seq.held.push({ token: drafts[i], pos: seq.table.positionAt(start + i) });
+    seq.tokens.push(...drafts.slice(0, keep));
+    this.kv.prefix.commit(seq.table, seq.chain, seq.tokens);
   }
 
   /** Appends under a KV budget: makeRoom evicts first, and the table then holds at most budget + 1 blocks. */

@@ -4,11 +4,12 @@ import { KvCache } from '../kv/KvCache.ts';
 import { makeRoom } from '../kv/eviction/makeRoom.ts';
 import type { CopyPair, KeyShift } from '../kv/BlockTable.ts';
 import { admissionCap, blocksToScore } from './kvLimits.ts';
-import { planAdmission } from './admission.ts';
+import { Backfill, planAdmission } from './admission.ts';
 import { type AdmissionReserve, checkReserve, DEFAULT_RESERVE, GrowthForecast } from './reserve.ts';
 import { type FinishReason, Sequence } from './Sequence.ts';
 import { type SampledToken, StepBuilder, type StepPlan } from './StepPlan.ts';
 import { type AddRequest, validateRequest } from './validateRequest.ts';
+import { fitDrafts, rollback } from './drafts.ts';
 
 export type { AddRequest };
 
@@ -47,6 +48,7 @@ export class Scheduler<P = unknown> {
   private readonly live = new Map<string, Sequence<P>>();
   private inFlight: StepPlan | null = null;
   private admissions = 0;
+  private readonly backfill: Backfill<Sequence<P>>;
 
   constructor(opts: SchedulerOptions) {
     this.kv = new KvCache({ numBlocks: opts.numBlocks, blockSize: opts.blockSize, modelFingerprint: opts.modelFingerprint });
@@ -55,6 +57,7 @@ export class Scheduler<P = unknown> {
     this.maxModelLen = opts.maxModelLen;
     this.reserve = { ...(opts.reserve ?? DEFAULT_RESERVE) };
     checkReserve(this.reserve);
+    this.backfill = new Backfill(this.reserve.backfill ?? 0);
     if (!(this.maxBatchTokens >= 1) || !(this.maxNumSeqs >= 1)) throw new RangeError('maxBatchTokens and maxNumSeqs must be at least 1');
   }
 
@@ -76,6 +79,11 @@ export class Scheduler<P = unknown> {
 
   get(seqId: string): Sequence<P> | undefined {
     return this.live.get(seqId);
+  }
+
+  /** The running sequences, in admission order (speculative decoding drafts for them). */
+  get runningSequences(): readonly Sequence<P>[] {
+    return this.running;
   }
 
   /** Queues a request. Refuses it only if it could never fit, even alone in the whole pool. */
@@ -124,10 +132,13 @@ export class Scheduler<P = unknown> {
     // Decodes before prefill chunks, so that a long prompt never stalls the others' streams.
     const decodes = order.filter((s) => s.numUncomputed === 1);
     const prefills = order.filter((s) => s.numUncomputed > 1);
+    fitDrafts(decodes, step.budget, this.maxModelLen);
     for (const seq of [...decodes, ...prefills]) {
       if (step.budget === 0) break;
-      if (seq.status === 'running') this.scheduleRunning(seq, Math.min(seq.numUncomputed, step.budget), step, preempted);
+      if (seq.status === 'running') this.scheduleRunning(seq, Math.min(seq.numUncomputed + seq.draft.length, step.budget), step, preempted);
     }
+    // A draft is for this step only: the plan holds what it verifies.
+    for (const seq of order) seq.draft = [];
     // Admitting now would only preempt again next step, unless nothing would run (a sequence
     // whose context shift found no block for a copy preempted itself: readmitted at once).
     const admitted = preempted.length === 0 || step.isEmpty ? this.admitWaiting(step) : [];
@@ -136,10 +147,11 @@ export class Scheduler<P = unknown> {
 
   /**
    * Admits from the head of the queue (FIFO, preempted sequences first: preempt() puts them
-   * there) while the budgets allow and the free blocks keep the reserve (reserve.ts). The head
-   * is never skipped, so no later request overtakes it; and the reserve is waived while nothing
-   * runs, so the head, which fits the pool alone, is admitted at the latest once the running
-   * sequences have finished: no request waits forever, and admission never deadlocks.
+   * there) while the budgets allow and the free blocks keep the reserve (reserve.ts). A later
+   * request passes a head that does not fit only as a bounded backfill (admission.ts); and the
+   * reserve is waived while nothing runs, so the head, which fits the pool alone, is admitted
+   * at the latest once the running sequences have finished: no request waits forever, and
+   * admission never deadlocks.
    */
   private admitWaiting(step: StepBuilder): string[] {
     const admitted: string[] = [];
@@ -149,9 +161,10 @@ export class Scheduler<P = unknown> {
         forecast = new GrowthForecast(this.reserve, this.kv.pool, this.blockSize);
         for (const seq of this.running) forecast.addRunning(seq);
       }
-      const seq = this.waiting[0];
-      if (!this.admit(seq, step, forecast)) break;
-      this.waiting.shift();
+      const head = this.waiting[0];
+      const seq = this.admit(head, step, forecast) ? head : forecast && this.backfill.pick(this.waiting, (s) => this.admit(s, step, forecast));
+      if (!seq) break;
+      removeFrom(this.waiting, seq);
       forecast?.addRunning(seq);
       admitted.push(seq.id);
     }
@@ -160,18 +173,22 @@ export class Scheduler<P = unknown> {
 
   /**
    * Records the tokens sampled from the step's logits (one per chunk with `sample`, plus any
-   * children forked since), hashes the blocks the step filled, and finishes sequences that
-   * reached maxTokens. Returns those.
+   * children forked since; after a verification chunk, its accepted drafts first, whose rejected
+   * slots are rolled back before anything is hashed: drafts.ts), hashes the blocks the step
+   * filled, and finishes sequences that reached maxTokens. Returns those.
    */
   appendTokens(results: readonly SampledToken[]): Sequence<P>[] {
     const plan = this.inFlight;
     if (!plan) throw new Error('appendTokens() without a scheduled step');
     const given = new Map<string, number>();
+    const verified = new Map(plan.chunks.filter((c) => c.verify).map((c) => [c.seqId, c]));
     for (const r of results) {
       if (given.has(r.seqId)) throw new Error(`two tokens for sequence ${r.seqId}`);
       if (!Number.isInteger(r.token) || r.token < 0) throw new RangeError(`token ${r.token} for ${r.seqId} is not a token id`);
       const seq = this.live.get(r.seqId);
-      if (seq?.status === 'running' && seq.numUncomputed !== 0) throw new Error(`sequence ${r.seqId} was not sampled this step`);
+      const drafted = verified.get(r.seqId)?.verify ?? 0;
+      if (seq?.status === 'running' && seq.numUncomputed + drafted !== 0) throw new Error(`sequence ${r.seqId} was not sampled this step`);
+      if ((r.accepted ?? 0) > drafted) throw new RangeError(`${r.accepted} drafts accepted for ${r.seqId}, which drafted ${drafted}`);
       given.set(r.seqId, r.token);
     }
     for (const chunk of plan.chunks) {
@@ -179,9 +196,12 @@ export class Scheduler<P = unknown> {
       if (chunk.sample && seq?.status === 'running' && !given.has(chunk.seqId)) throw new Error(`no token for sequence ${chunk.seqId}`);
     }
     this.inFlight = null;
+    const accepted = new Map(results.map((r) => [r.seqId, r.accepted ?? 0]));
     for (const chunk of plan.chunks) {
       const seq = this.live.get(chunk.seqId);
-      if (seq?.status === 'running') this.kv.prefix.commit(seq.table, seq.chain, seq.tokens);
+      if (seq?.status !== 'running') continue;
+      if (chunk.verify) rollback(seq, chunk, accepted.get(chunk.seqId) ?? 0, this.kv.pool);
+      this.kv.prefix.commit(seq.table, seq.chain, seq.tokens);
     }
     const finished: Sequence<P>[] = [];
     for (const [seqId, token] of given) {

@@ -45,6 +45,11 @@ export class Sequence<P = unknown> {
   cachedPromptTokens = 0;
   /** Order of the last admission; the highest is preempted first. -1 before the first. */
   admittedAt = -1;
+  /**
+   * Speculative decoding: tokens proposed after `tokens`, not yet verified. Set before a step is
+   * planned; the plan verifies a prefix of them in the decode's chunk (drafts.ts), then drops them.
+   */
+  draft: number[] = [];
   private readonly all: number[];
 
   constructor(init: {

@@ -8,6 +8,11 @@ export interface ScheduledChunk extends SequenceChunk {
   seqId: string;
   /** The chunk ends at the sequence's last token: sample the next one from its logits. */
   sample: boolean;
+  /**
+   * Speculative decoding: the chunk's last `verify` tokens are drafted, not yet accepted, and
+   * every row's logits come back to verify them (drafts.ts). Absent: an ordinary chunk.
+   */
+  verify?: number;
 }
 
 /** What one engine step must do, in order: the copies, then one forward over the chunks. */
@@ -33,11 +38,16 @@ export interface StepPlan {
 export interface SampledToken {
   seqId: string;
   token: number;
+  /** A verification chunk's drafted tokens accepted before `token` (0 when absent). */
+  accepted?: number;
 }
 
-/** The batch to hand a ForwardBackend for a plan: only each chunk's last logits are needed. */
+/**
+ * The batch to hand a ForwardBackend for a plan: each chunk's last logits, or every row's when a
+ * chunk verifies drafts (the backends choose per batch, so the other chunks' rows come too).
+ */
 export function forwardBatchOf(plan: StepPlan): ForwardBatch {
-  return { chunks: plan.chunks, logits: 'last' };
+  return { chunks: plan.chunks, logits: plan.chunks.some((c) => c.verify) ? 'all' : 'last' };
 }
 
 /**
@@ -67,13 +77,17 @@ export class StepBuilder {
    */
   add(seq: Sequence<unknown>, start: number, count: number, copies: CopyPair[], shifts: KeyShift[] = []): void {
     const cacheStart = seq.table.numTokens - count;
+    const own = seq.tokens.slice(start, start + count);
+    // Past the sequence's tokens: its draft (drafts.ts).
+    const drafted = count - own.length;
     const chunk: ScheduledChunk = {
       seqId: seq.id,
-      tokens: seq.tokens.slice(start, start + count),
+      tokens: drafted > 0 ? [...own, ...seq.draft.slice(0, drafted)] : own,
       startPos: seq.table.positionAt(cacheStart),
       cacheStart,
       blockTable: [...seq.table.blocks],
-      sample: start + count === seq.tokens.length,
+      sample: start + count >= seq.tokens.length,
+      ...(drafted > 0 ? { verify: drafted } : {}),
     };
     this.entries.set(seq.id, { chunk, copies, shifts });
     this.left -= count;

@@ -34,3 +34,30 @@ export function planAdmission(seq: Sequence<unknown>, kv: KvCache, budget: numbe
   const keepsReserve = (a: AdmissionPlan) => !forecast || forecast.admits(seq, a.hits, a.computed, a.computed + a.count);
   return attempts.find((a) => appendFits(a.hits, a.computed, a.count, bs, kv.pool) && keepsReserve(a)) ?? null;
 }
+
+/** How far behind the head admission looks for a request to backfill (a bound on its work per step). */
+export const BACKFILL_DEPTH = 64;
+
+/**
+ * Backfill: while the head of the queue does not fit (its blocks, or the reserve its growth
+ * needs), one of the next BACKFILL_DEPTH requests may be admitted past it, the first that
+ * `admit` admits; that request still keeps the running sequences' reserve. A head is passed
+ * over at most `limit` times, then admission waits for it, so it waits a bounded number of
+ * admissions longer than in strict FIFO and never starves. 0: strict FIFO.
+ */
+export class Backfill<S extends object> {
+  /** Times each request at the head was passed over (kept across preemption). */
+  private readonly passed = new WeakMap<S, number>();
+
+  constructor(private readonly limit: number) {}
+
+  /** A request behind the head that `admit` took in, or undefined (the head must wait). */
+  pick(waiting: readonly S[], admit: (seq: S) => boolean): S | undefined {
+    const head = waiting[0];
+    const n = this.passed.get(head) ?? 0;
+    if (n >= this.limit) return undefined;
+    const later = waiting.slice(1, 1 + BACKFILL_DEPTH).find(admit);
+    if (later) this.passed.set(head, n + 1);
+    return later;
+  }
+}

@@ -56,6 +56,35 @@ describe('Scheduler: admission reserve', () => {
     for (const j of jobs) expect(run.outputs.get(j.id)).toEqual(greedy(j));
   });
 
+  it('backfills: admits a short request past a head that must wait, without delaying the head', () => {
+    // h must wait for a's blocks (as b above); c (1 block, done in 8 steps) fits beside a.
+    const h = { ...b, id: 'h' };
+    const c = { id: 'c', prompt: promptOf(8, 4), maxTokens: 8 };
+    const strict = runJobs([a, h, c], { numBlocks: 10, blockSize: BS, reserve: LONG });
+    expect(strict.plans[0].admitted).toEqual(['a']);
+    const run = runJobs([a, h, c], { numBlocks: 10, blockSize: BS, reserve: { ...LONG, backfill: 1 } });
+    expect(run.plans[0].admitted).toEqual(['a', 'c']);
+    expect(admittedAt(run.plans).get('h')).toBe(admittedAt(strict.plans).get('h'));
+    expect(run.plans.every((p) => p.preempted.length === 0)).toBe(true);
+    for (const j of [a, h, c]) expect(run.outputs.get(j.id)).toEqual(greedy(j));
+  });
+
+  it('passes a waiting head over at most `backfill` times, then admits nothing past it', () => {
+    const h = { ...b, id: 'h' };
+    const shorts = Array.from({ length: 5 }, (_, i) => ({ id: `c${i}`, prompt: promptOf(8, 30 + i), maxTokens: 8 }));
+    const jobs = [a, h, ...shorts];
+    const queue = new QueueModel(2);
+    for (const j of jobs) queue.arrive(j.id);
+    const run = runJobs(jobs, { numBlocks: 10, blockSize: BS, reserve: { ...LONG, backfill: 2 } }, { afterStep: (plan) => queue.step(plan) });
+    const at = admittedAt(run.plans);
+    expect(run.plans[0].admitted).toEqual(['a', 'c0', 'c1']);
+    expect(queue.passedOver.get('h')).toBe(2);
+    // The rest come after h: in its step (behind it) or later.
+    expect(run.plans[at.get('h')!].admitted[0]).toBe('h');
+    for (const c of shorts.slice(2)) expect(at.get(c.id)).toBeGreaterThanOrEqual(at.get('h')!);
+    for (const j of jobs) expect(run.outputs.get(j.id)).toEqual(greedy(j));
+  });
+
   it('puts a preempted request back at the front of the queue, ahead of those that came before it', () => {
     const jobs = Array.from({ length: 6 }, (_, i) => ({ id: `r${i}`, prompt: promptOf(16, 20 + i), maxTokens: 32, at: i < 3 ? 0 : 1 }));
     const queue = new QueueModel();
@@ -93,7 +122,7 @@ describe('Scheduler: admission reserve', () => {
 
   it('checks its options', () => {
     const make = (reserve: AdmissionReserve) => new Scheduler({ numBlocks: 8, modelFingerprint: 'm', reserve });
-    for (const bad of [{ lookaheadSteps: -1, poolFraction: 0 }, { lookaheadSteps: 1.5, poolFraction: 0 }, { lookaheadSteps: 0, poolFraction: 1 }, { lookaheadSteps: 0, poolFraction: NaN }]) {
+    for (const bad of [{ lookaheadSteps: -1, poolFraction: 0 }, { lookaheadSteps: 1.5, poolFraction: 0 }, { lookaheadSteps: 0, poolFraction: 1 }, { lookaheadSteps: 0, poolFraction: NaN }, { lookaheadSteps: 0, poolFraction: 0, backfill: -1 }, { lookaheadSteps: 0, poolFraction: 0, backfill: 0.5 }]) {
       expect(() => make(bad)).toThrow(RangeError);
     }
     expect(make(NO_RESERVE).reserve).toEqual(NO_RESERVE);

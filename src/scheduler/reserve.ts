@@ -16,25 +16,34 @@ import type { Sequence } from './Sequence.ts';
  * back. So the default reserve is that forecast over `lookaheadSteps` steps: a request is
  * admitted only if every step of the window still finds its blocks free (GrowthForecast).
  *
+ * A reserve holds blocks idle until the running sequences grow into them, so on its own it
+ * finishes fewer requests than overcommitting and preempting (which, with a token budget to
+ * spare, recomputes the victims almost for free). What wins them back is backfill: while the
+ * head of the queue waits for room, a later request whose own forecast fits is admitted past
+ * it, at most `backfill` times per head (admission.ts), so no request waits forever.
+ *
  * Measured on the bench's KV trace (src/bench/kvReplay.ts: 1,500 requests queued on 2,048
- * blocks of 16, ~80 decoding; medians of 3 seeds, preemptions per finished request / finished):
- * no reserve 0.94 / 601; watermark 1% 0.39 / 599, 4% 0.054 / 591; lookahead 1 step (a block for
- * each sequence about to cross a block boundary) 0.65 / 601, 16 steps 0.11 / 599, 32 steps
- * 0.037 / 595. 32 is the default: the first under 0.05, at 1% fewer requests finished than no
- * reserve; overcommitting and recomputing the preempted sequences finishes a few more in the
- * same steps when the token budget is not the limit, but computes 27% more tokens for it (the
- * bench reports both). A window of steps, not of blocks, holds at any block size.
- * `poolFraction` adds vLLM's watermark on top, for load the forecast cannot see (a fork adds
- * sequences without admission); 0 by default.
+ * blocks of 16, ~80 decoding; seeds 1/2/3, finished / preemptions): no reserve 553/590,
+ * 601/565, 612/560; lookahead 32 without backfill 544/25, 595/22, 604/14 (8 steps still costs
+ * 5 requests on seed 1, at 155 preemptions); lookahead 64 with backfill 64 (the default)
+ * 566/5, 621/9, 617/0, computing a quarter fewer tokens than no reserve (backfill 16: 555/10,
+ * 610/13, 614/0). A window of steps,
+ * not of blocks, holds at any block size. `poolFraction` adds vLLM's watermark on top, for load
+ * the forecast cannot see (a fork adds sequences without admission); 0 by default.
  */
 export interface AdmissionReserve {
   /** Steps of the running sequences' growth that admission keeps free (0: none). */
   lookaheadSteps: number;
   /** Blocks kept free besides, as a fraction of the pool, rounded down: vLLM's watermark. */
   poolFraction: number;
+  /**
+   * How many later requests may be admitted past a head of the queue that does not fit (each
+   * keeping the reserve), before admission waits for the head; 0 or absent: strict FIFO.
+   */
+  backfill?: number;
 }
 
-export const DEFAULT_RESERVE: AdmissionReserve = { lookaheadSteps: 32, poolFraction: 0 };
+export const DEFAULT_RESERVE: AdmissionReserve = { lookaheadSteps: 64, poolFraction: 0, backfill: 64 };
 
 /** Admits as the scheduler did before the reserve: any request whose step fits the free blocks. */
 export const NO_RESERVE: AdmissionReserve = { lookaheadSteps: 0, poolFraction: 0 };
@@ -42,6 +51,7 @@ export const NO_RESERVE: AdmissionReserve = { lookaheadSteps: 0, poolFraction: 0
 export function checkReserve(r: AdmissionReserve): void {
   if (!Number.isInteger(r.lookaheadSteps) || r.lookaheadSteps < 0) throw new RangeError(`reserve.lookaheadSteps must be a non-negative integer, got ${r.lookaheadSteps}`);
   if (!(r.poolFraction >= 0 && r.poolFraction < 1)) throw new RangeError(`reserve.poolFraction must be in [0, 1), got ${r.poolFraction}`);
+  if (r.backfill !== undefined && !(Number.isInteger(r.backfill) && r.backfill >= 0)) throw new RangeError(`reserve.backfill must be a non-negative integer, got ${r.backfill}`);
 }
 
 /**

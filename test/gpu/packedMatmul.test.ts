@@ -11,7 +11,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dawnDevice, dawnGpu } from '../../src/gpu/dawn.ts';
 import { packedWords } from '../../src/gpu/formatKernels.ts';
-import { type GemvPlan, gemvPipeline, splitReducePipeline, tiledGrid, tiledPipeline } from '../../src/gpu/gemv.ts';
+import { type GemvPlan, gemvParamsBuffer, gemvPipeline, splitReducePipeline, tiledGrid, tiledPipeline } from '../../src/gpu/gemv.ts';
 import { foldedGrid, grid64 } from '../../src/gpu/grid.ts';
 import { packedMatmul, type PackedMatmulSpec } from '../../src/gpu/packedMatmul.ts';
 import { dequantize, FORMATS, quantize, type WeightFormat } from '../../src/quant/index.ts';
@@ -41,22 +41,39 @@ interface Product {
   n: number;
   m: number;
   accumulate?: boolean;
+  /** x is uploaded as gate|up rows [m, 2k] and the product reads silu(gate) * up (the 'gpu' set's fused SwiGLU). */
+  xSilu?: boolean;
+  /** The product normalizes x itself: rmsnorm(x) * gamma (the 'gpu' set's fused RMSNorm, eps NORM_EPS). */
+  xNorm?: boolean;
 }
 
+const NORM_EPS = 1e-5;
+
+/**
+ * With a fused input the GPU's exp (SwiftShader's, a few ulp) or its sum of squares enters x
+ * itself, not only the sum: 1e-5 bounds that loosely while still catching a wrong gate/up pairing
+ * or a missing or misplaced scale (O(1) errors).
+ */
+const FUSED_TOL = 1e-5;
+
 /** y0 + x · W^T from random weights quantized in `format`, checked against dequantize + an f64 sum; `run` computes it on the GPU. */
-async function checkProduct(spec: Product, run: (w: GPUBuffer, x: GPUBuffer, y: GPUBuffer) => Promise<void>): Promise<number> {
+async function checkProduct(spec: Product, run: (w: GPUBuffer, x: GPUBuffer, y: GPUBuffer, normW: GPUBuffer) => Promise<void>): Promise<number> {
   const { format, k, n, m } = spec;
   const rand = prng(k * 31 + n * 7 + m + format.length);
   const packed = quantize(format, randomArray(rand, n * k));
   const w = dequantize(format, packed, n * k);
-  const x = randomArray(rand, m * k, 2);
+  const gateUp = spec.xSilu ? randomArray(rand, m * 2 * k, 2) : null;
+  const raw = gateUp ? null : randomArray(rand, m * k, 2);
+  const gamma = randomArray(rand, k, 2);
+  const x = gateUp ? siluOf(gateUp, m, k) : spec.xNorm ? normOf(raw!, gamma, m, k) : raw!;
   const y0 = spec.accumulate ? randomArray(rand, m * n) : new Float32Array(m * n);
   const wBuf = upload(device, packedWords(packed));
-  const xBuf = upload(device, x);
+  const xBuf = upload(device, gateUp ?? raw!);
+  const gBuf = upload(device, gamma);
   const yBuf = upload(device, y0);
-  await run(wBuf, xBuf, yBuf);
+  await run(wBuf, xBuf, yBuf, gBuf);
   const got = await readF32(device, yBuf, m * n);
-  for (const b of [wBuf, xBuf, yBuf]) b.destroy();
+  for (const b of [wBuf, xBuf, yBuf, gBuf]) b.destroy();
   let maxRel = 0;
   for (let r = 0; r < m; r++) {
     for (let c = 0; c < n; c++) {
@@ -69,11 +86,35 @@ async function checkProduct(spec: Product, run: (w: GPUBuffer, x: GPUBuffer, y: 
       }
       const want = y0[r * n + c] + sum;
       const rel = Math.abs(got[r * n + c] - want) / (scale + Math.abs(y0[r * n + c]));
-      expect(rel, `y[${r}, ${c}]: got ${got[r * n + c]}, want ${want}`).toBeLessThanOrEqual(TOL);
+      expect(rel, `y[${r}, ${c}]: got ${got[r * n + c]}, want ${want}`).toBeLessThanOrEqual(spec.xSilu || spec.xNorm ? FUSED_TOL : TOL);
       maxRel = Math.max(maxRel, rel);
     }
   }
   return maxRel;
+}
+
+/** silu(gate) * up per row of gate|up rows [m, 2k], in f64 (the oracle's x). */
+function siluOf(gateUp: Float32Array, m: number, k: number): Float32Array<ArrayBuffer> {
+  const x = new Float32Array(m * k);
+  for (let r = 0; r < m; r++) {
+    for (let i = 0; i < k; i++) {
+      const g = gateUp[r * 2 * k + i];
+      x[r * k + i] = (g / (1 + Math.exp(-g))) * gateUp[r * 2 * k + k + i];
+    }
+  }
+  return x;
+}
+
+/** gamma * x / sqrt(mean(x^2) + eps) per row, in f64 (the oracle's x). */
+function normOf(x: Float32Array, gamma: Float32Array, m: number, k: number): Float32Array<ArrayBuffer> {
+  const out = new Float32Array(m * k);
+  for (let r = 0; r < m; r++) {
+    let ss = 0;
+    for (let i = 0; i < k; i++) ss += x[r * k + i] ** 2;
+    const inv = 1 / Math.sqrt(ss / k + NORM_EPS);
+    for (let i = 0; i < k; i++) out[r * k + i] = gamma[i] * x[r * k + i] * inv;
+  }
+  return out;
 }
 
 function cases(format: WeightFormat): PackedMatmulSpec[] {
@@ -98,43 +139,83 @@ describe('matmul_packed equals dequantize + f32 matmul', () => {
 
 const TILED_FORMATS: WeightFormat[] = ['F32', 'F16', 'Q4_0', 'Q6_K'];
 
-/** The 'gpu' set's cases per format: one GEMV (reduction, rows and split varied across formats), one tiled GEMM. */
+/**
+ * The 'gpu' set's cases per format: one GEMV (reduction, rows, lanes and split varied across formats;
+ * a third of the cases with the fused SwiGLU input, a third with the fused RMSNorm), one tiled GEMM
+ * (with SwiGLU, RMSNorm or neither).
+ */
 function gpuCases(format: WeightFormat, i: number): { gemv: Product & { plan: GemvPlan; subgroups: boolean }; tiled: Product } {
   const plain = FORMATS[format].blockElems === 1;
   const k = plain ? (format === 'F32' ? 100 : 104) * 8 : FORMATS[format].blockElems <= 32 ? 576 : 512;
   const rows = [1, 2, 4][i % 3];
   const split = [1, 2, 4, 3][i % 4];
+  // The CPU adapters' shape (one lane per row group, no split) and a lane count between.
+  const lanes = i % 5 === 1 ? 1 : i % 5 === 4 ? 16 : 64;
   const n = 23;
+  const groups = 64 / lanes;
+  const plan = { rows, lanes, split: lanes === 64 ? split : 1, workgroups: Math.ceil(n / (rows * groups)) * (lanes === 64 ? split : 1) };
   return {
-    gemv: { format, k, n, m: 1 + (i % 8), accumulate: i % 2 === 1, plan: { rows, split, workgroups: Math.ceil(n / rows) * split }, subgroups: i % 2 === 0 },
-    tiled: { format, k: plain ? k / 8 : k, n: 37, m: i % 2 === 0 ? 13 : 40, accumulate: i % 2 === 0 },
+    gemv: { format, k, n, m: 1 + (i % 8), accumulate: i % 2 === 1, plan, subgroups: i % 2 === 0, xSilu: i % 3 === 2, xNorm: i % 3 === 1 },
+    tiled: { format, k: plain ? k / 8 : k, n: 37, m: i % 2 === 0 ? 13 : 40, accumulate: i % 2 === 0, xSilu: i % 4 !== 0, xNorm: i % 4 === 0 },
   };
 }
 
 describe("the 'gpu' kernel set's GEMV and tiled GEMM equal dequantize + f32 matmul", () => {
   ALL.forEach((format, i) => {
     const { gemv, tiled } = gpuCases(format, i);
-    it(`${format} GEMV: K=${gemv.k} N=${gemv.n} M=${gemv.m} rows=${gemv.plan.rows} split=${gemv.plan.split} ${gemv.subgroups ? 'subgroups' : 'workgroup memory'}`, async () => {
+    const { rows, lanes, split } = gemv.plan;
+    const fused = gemv.xSilu ? ' silu' : gemv.xNorm ? ' norm' : '';
+    it(`${format} GEMV: K=${gemv.k} N=${gemv.n} M=${gemv.m} rows=${rows} lanes=${lanes} split=${split}${fused} ${gemv.subgroups && lanes === 64 ? 'subgroups' : 'workgroup memory'}`, async () => {
       const dev = gemv.subgroups ? sgDevice : device;
-      const s = { ...gemv, accumulate: gemv.accumulate ?? false, yStride: gemv.n, yOffset: 0 };
-      const p = gemvPipeline(dev, s);
-      await checkProduct(gemv, async (w, x, y) => {
+      const p = gemvPipeline(dev, { format, rows, lanes, subgroups: gemv.subgroups, xSilu: gemv.xSilu ?? false, xNorm: gemv.xNorm ?? false });
+      const params = gemvParamsBuffer(dev, { k: gemv.k, n: gemv.n, yStride: gemv.n, yOffset: 0, split, accumulate: gemv.accumulate ?? false, eps: NORM_EPS });
+      await checkProduct(gemv, async (w, x, y, g) => {
         // The product's buffers live on `device`; the subgroup device gets its own copies.
-        const [dw, dx, dy] = dev === device ? [w, x, y] : await Promise.all([w, x, y].map((b) => copyTo(b, dev)));
-        const partial = s.plan.split > 1 ? upload(dev, new Float32Array(s.plan.split * s.m * s.n)) : dy;
-        await dispatch(dev, p, [dw, dx, partial], foldedGrid(s.plan.workgroups, 65535));
-        if (s.plan.split > 1) await dispatch(dev, splitReducePipeline(dev, s), [partial, dy], grid64(s.m * s.n, 65535));
-        if (dev !== device) device.queue.writeBuffer(y, 0, (await readF32(dev, dy, s.m * s.n)) as Float32Array<ArrayBuffer>);
+        const [dw, dx, dy, dg] = dev === device ? [w, x, y, g] : await Promise.all([w, x, y, g].map((b) => copyTo(b, dev)));
+        const partial = split > 1 ? upload(dev, new Float32Array(split * gemv.m * gemv.n)) : dy;
+        const dims = rowsUniform(dev, gemv.m);
+        await dispatch(dev, p, [dims, params, dw, dx, partial, dg], foldedGrid(gemv.plan.workgroups, 65535));
+        if (split > 1) await dispatch(dev, splitReducePipeline(dev), [dims, params, partial, dy], grid64(gemv.m * gemv.n, 65535));
+        if (dev !== device) device.queue.writeBuffer(y, 0, (await readF32(dev, dy, gemv.m * gemv.n)) as Float32Array<ArrayBuffer>);
       });
     });
     // The tiled GEMM's format-specific part is dequant_unit (checked above for every format): it takes
     // one format per unit size and layout (4, 8, 32-element units; 18-byte blocks; a K-quant).
     if (!TILED_FORMATS.includes(format)) return;
-    it(`${format} tiled GEMM: K=${tiled.k} N=${tiled.n} M=${tiled.m} accumulate=${tiled.accumulate}`, async () => {
-      const s = { ...tiled, accumulate: tiled.accumulate ?? false, yStride: tiled.n, yOffset: 0 };
-      const p = tiledPipeline(device, s);
-      await checkProduct(tiled, (w, x, y) => dispatch(device, p, [rowsUniform(device, s.m), w, x, y], tiledGrid(s.m, s.n, 65535)));
+    it(`${format} tiled GEMM: K=${tiled.k} N=${tiled.n} M=${tiled.m} accumulate=${tiled.accumulate}${tiled.xSilu ? ' silu' : tiled.xNorm ? ' norm' : ''}`, async () => {
+      const p = tiledPipeline(device, { format, xSilu: tiled.xSilu ?? false, xNorm: tiled.xNorm ?? false });
+      const params = gemvParamsBuffer(device, { k: tiled.k, n: tiled.n, yStride: tiled.n, yOffset: 0, split: 1, accumulate: tiled.accumulate ?? false, eps: NORM_EPS });
+      await checkProduct(tiled, (w, x, y, g) => dispatch(device, p, [rowsUniform(device, tiled.m), params, w, x, y, g], tiledGrid(tiled.m, tiled.n, 65535)));
     });
+  });
+
+  it('one GEMV pipeline serves parts of another shape and a stacked output (y_stride, y_offset) at every M, past 8 rows in passes', async () => {
+    // Two parts of one output, [m, 40]: columns 0..22 and 23..39, both F16 (K = 64), through one
+    // pipeline; each writes its columns only. M = 13 takes two passes of the accumulators.
+    const p = gemvPipeline(device, { format: 'F16', rows: 2, lanes: 64, subgroups: false, xSilu: false, xNorm: false });
+    for (const m of [1, 5, 13]) {
+      const rand = prng(m);
+      const k = 64;
+      const [w0, w1] = [23, 17].map((n) => randomArray(rand, n * k));
+      const x = randomArray(rand, m * k, 2);
+      const y = upload(device, new Float32Array(m * 40));
+      const xb = upload(device, x);
+      const dims = rowsUniform(device, m);
+      for (const [w, n, off] of [[w0, 23, 0], [w1, 17, 23]] as const) {
+        const params = gemvParamsBuffer(device, { k, n, yStride: 40, yOffset: off, split: 1, accumulate: false });
+        await dispatch(device, p, [dims, params, upload(device, packedWords(quantize('F16', w))), xb, y, xb], foldedGrid(Math.ceil(n / 2), 65535));
+      }
+      const got = await readF32(device, y, m * 40);
+      for (let r = 0; r < m; r++) {
+        for (let c = 0; c < 40; c++) {
+          const [w, row] = c < 23 ? [w0, c] : [w1, c - 23];
+          const wq = dequantize('F16', quantize('F16', w), w.length);
+          let want = 0;
+          for (let i = 0; i < k; i++) want += x[r * k + i] * wq[row * k + i];
+          expect(got[r * 40 + c]).toBeCloseTo(want, 4);
+        }
+      }
+    }
   });
 });
 

@@ -1,11 +1,13 @@
+import Ajv from 'ajv';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GrammarError } from '../../src/errors.ts';
 import { ARITHMETIC_GBNF } from '../../src/grammar/exampleSchemas.ts';
 import { parseGbnf } from '../../src/grammar/gbnf.ts';
 import { jsonObjectGbnf, schemaToGbnf } from '../../src/grammar/jsonSchema.ts';
-import { Automaton, type ByteState, stepByte } from '../../src/grammar/Matcher.ts';
-import { integerRange, numberRange } from '../../src/grammar/numberRange.ts';
+import { Automaton, type ByteState, pack, stepByte } from '../../src/grammar/Matcher.ts';
+import { walkAll } from '../../src/grammar/trieWalks.ts';
+import { integerRange, numberRangeInclusive } from '../../src/grammar/numberRange.ts';
 import { TokenMasker } from '../../src/grammar/TokenMasker.ts';
 import { TokenTrie } from '../../src/grammar/TokenTrie.ts';
 import { allowed } from '../../src/sampling/logitAdjustments.ts';
@@ -79,12 +81,35 @@ describe('JSON schema compiler', () => {
   it('number ranges with integer bounds admit exactly the decimals inside', () => {
     fc.assert(
       fc.property(fc.integer({ min: -60, max: 60 }), fc.integer({ min: 1, max: 80 }), fc.integer({ min: -9000, max: 9000 }), (min, width, hundredths) => {
-        const m = matcher(`root ::= ${numberRange(min, min + width).join(' | ')}`);
+        const m = matcher(`root ::= ${numberRangeInclusive(min, min + width).join(' | ')}`);
         const x = hundredths / 100;
         const text = Number.isInteger(x) ? String(x) : x.toFixed(2).replace(/0$/, '');
         expect(m(text), text).toBe(x >= min && x <= min + width);
       }),
       { numRuns: 60 },
+    );
+  });
+
+  it('number ranges with any bounds (fractions, exclusive, one side) admit exactly what Ajv accepts, up to 6 fraction digits', () => {
+    const ajv = new Ajv({ strict: false });
+    // Bounds of up to 3 fraction digits either sign; candidates near them, written as a model would.
+    const bound = fc.option(fc.record({ value: fc.integer({ min: -3000, max: 3000 }).map((n) => n / 1000), exclusive: fc.boolean() }), { nil: undefined });
+    const text = fc.tuple(fc.integer({ min: -4000000, max: 4000000 }), fc.integer({ min: 0, max: 6 })).map(([micro, digits]) => {
+      const t = (micro / 1e6).toFixed(digits);
+      return /^-0(\.0*)?$/.test(t) ? t.slice(1) : t;
+    });
+    fc.assert(
+      fc.property(bound, bound, fc.array(text, { minLength: 6, maxLength: 6 }), (lo, hi, texts) => {
+        const schema: Record<string, unknown> = { type: 'number' };
+        if (lo) schema[lo.exclusive ? 'exclusiveMinimum' : 'minimum'] = lo.value;
+        if (hi) schema[hi.exclusive ? 'exclusiveMaximum' : 'maximum'] = hi.value;
+        if (lo && hi && (lo.value > hi.value || (lo.value === hi.value && (lo.exclusive || hi.exclusive)))) return;
+        const m = matcher(schemaToGbnf(schema));
+        const validate = ajv.compile(schema);
+        const near = [lo, hi].flatMap((b) => (b ? [b.value, b.value + 0.000001, b.value - 0.000001, b.value + 0.5] : [])).map((v) => String(Math.round(v * 1e6) / 1e6));
+        for (const t of [...texts, ...near].filter((t) => !t.includes('e'))) expect(m(t), `${JSON.stringify(schema)} ${t}`).toBe(validate(JSON.parse(t)));
+      }),
+      { numRuns: 80 },
     );
   });
 
@@ -135,7 +160,8 @@ describe('JSON schema compiler', () => {
     expect(construct({ type: 'string', pattern: '(a)\\1' })).toBe('pattern a backreference');
     expect(construct({ type: 'string', pattern: 'a(?!b)' })).toBe('pattern lookaround (?=, ?!, ?<=, ?<!)');
     expect(construct({ type: 'string', pattern: '\\bword' })).toBe('pattern a word boundary (\\b, \\B)');
-    expect(construct({ type: 'number', minimum: 0.5 })).toBe('a non-integer minimum on a number');
+    expect(construct({ type: 'number', exclusiveMinimum: 0.1234561, exclusiveMaximum: 0.1234562 })).toBe('number range');
+    expect(construct({ type: 'number', minimum: 2.5, exclusiveMaximum: 2.5 })).toBe('minimum above maximum');
     expect(construct({ $ref: 'http://x/y' })).toBe('$ref');
   });
 });
@@ -167,5 +193,42 @@ describe('token masks', () => {
       }),
       { numRuns: 150 },
     );
+  });
+
+  it('the adaptive mask (per stack top: accepted, rejected, checked in full) equals a whole-trie walk, prepared ahead or split when met', () => {
+    const grammars = [ARITHMETIC_GBNF, jsonObjectGbnf(), schemaToGbnf({ type: 'object', properties: { s: { type: 'string', maxLength: 4 }, n: { type: 'number', minimum: 0.5, exclusiveMaximum: 2.25 }, e: { enum: ['ab', 'abc'] }, l: { type: 'array', items: { type: 'integer' }, maxItems: 2 } }, required: ['s', 'n'] })].map((g) => parseGbnf(g));
+    const pieces = ['{', '}', '"', 'a', 'b', 'c', ':', ',', '[', ']', '1', '0', '.', '5', '2', '(', ')', '+', '*', 'é', 's', 'n', 'e', 'l', '-'];
+    const words = fc.array(fc.array(fc.constantFrom(...pieces), { minLength: 1, maxLength: 5 }).map((cs) => cs.join('')), { minLength: 20, maxLength: 120 });
+    fc.assert(
+      fc.property(fc.constantFrom(0, 1, 2), words, fc.boolean(), fc.constantFrom(1, 2, 3), fc.array(fc.nat(), { minLength: 30, maxLength: 30 }), (gi, ws, prepared, depth, path) => {
+        // The single characters too, so a walk never stalls for want of a token.
+        const bytes = [...new Set([...pieces, ...ws])].map((w) => enc.encode(w));
+        const trie = new TokenTrie([...bytes, null], bytes.length + 1, [bytes.length]);
+        const a = new Automaton(grammars[gi]);
+        const masker = new TokenMasker(a, trie, depth);
+        if (prepared) masker.prepare();
+        let st: ByteState = { set: a.start, acc: 0, need: 0 };
+        for (const pick of path) {
+          const mask = masker.mask(st);
+          const whole = walkAll(a, trie, pack(st));
+          const ok = bytes.flatMap((_, id) => (allowed(whole, id) ? [id] : []));
+          expect(bytes.map((_, id) => allowed(mask, id))).toEqual(bytes.map((_, id) => allowed(whole, id)));
+          if (ok.length === 0) break;
+          st = run(a, bytes[ok[pick % ok.length]], st)!;
+        }
+        if (prepared) expect(masker.walks + masker.splitWalks).toBeGreaterThan(0);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('a token is dependent when a path left the stack top anywhere before the point where the rest died', () => {
+    // x ::= "a" ("bcd")?: after "a" one path pops (into the caller's "bcX"), the other goes on
+    // through "bc" and dies at "X"; the real stack takes "abcX" along the first.
+    const a = new Automaton(parseGbnf('root ::= x "bcX"\nx ::= "a" ("bcd")?'));
+    const bytes = ['abcX', 'abcd', 'abcdbcX', 'a', 'ab', 'abcY'].map((w) => enc.encode(w));
+    const masker = new TokenMasker(a, new TokenTrie(bytes, bytes.length, []), 1);
+    const mask = masker.mask({ set: a.start, acc: 0, need: 0 });
+    expect(bytes.map((_, id) => allowed(mask, id))).toEqual([true, true, true, true, true, false]);
   });
 });

@@ -81,9 +81,18 @@ describe('response_format json_schema on cpu', () => {
     expect(ok.choices[0].text.length).toBeGreaterThan(0);
   });
 
+  it('a character no whole token holds is written byte by byte (byte-fallback tokens), and decodes whole', async () => {
+    // U+4E00 and U+00E9 are not in stories260K's 512 tokens: only <0xE4> <0xB8> <0x80> and <0xC3> <0xA9> write them.
+    const runs = await Promise.all([0, 1, 2].map((seed) => api.completions.create({ prompt: 'Lily', temperature: 1, seed, max_tokens: 12, grammar: 'root ::= [a-z]{1,3} ( "\u4e00" | "\u00e9" ) "!"' })));
+    for (const r of runs) {
+      expect(r.choices[0].finish_reason).toBe('stop');
+      expect(r.choices[0].text).toMatch(/^[a-z]{1,3}[\u4e00\u00e9]!$/u);
+    }
+  });
+
   it('a grammar no token can continue ends that request with a GrammarDeadEndError', async () => {
-    // U+4E00 is not in stories260K's vocabulary as a whole token, and split bytes are withheld.
-    await expect(api.completions.create({ prompt: 'Lily', max_tokens: 5, grammar: 'root ::= "a" "\u4e00"' })).rejects.toMatchObject({ name: 'GrammarDeadEndError' });
+    // Surrogates are not characters: no well-formed UTF-8 byte sequence writes one.
+    await expect(api.completions.create({ prompt: 'Lily', max_tokens: 5, grammar: 'root ::= "a" [\ud800-\udfff]' })).rejects.toMatchObject({ name: 'GrammarDeadEndError' });
     expect(engine.scheduler.hasWork).toBe(false);
   });
 });

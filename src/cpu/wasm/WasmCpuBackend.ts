@@ -5,7 +5,7 @@ import { cacheStartOf, type ForwardBatch, slotOf } from '../../kv/batch.ts';
 import type { ModelConfig } from '../../model/config.ts';
 import { lmHeadName, type ModelWeights } from '../../model/weights.ts';
 import { ropeInvFreq } from '../rope.ts';
-import { compileKernels, instantiateKernels, type KernelExports, matmulOf, MAX_PAGES, PAGE } from './kernels.ts';
+import { compileKernels, instantiateKernels, type KernelExports, matmulOf, MAX_PAGES, PAGE, relaxedSimdAvailable, type SimdKind } from './kernels.ts';
 import { type Layout, planLayout, type Regions } from './layout.ts';
 import { ThreadPool } from './threads/ThreadPool.ts';
 import { wantedThreads } from './threads/wantedThreads.ts';
@@ -28,6 +28,11 @@ export interface WasmCpuBackendOptions {
    * (stories260K's are all below, SmolLM2-135M's all above).
    */
   minSplitWeights?: number;
+  /**
+   * 'relaxed': the matmuls multiply-add with relaxed SIMD (refused where the engine lacks it);
+   * 'plain': 128-bit SIMD only. Default: relaxed where WebAssembly.validate accepts it.
+   */
+  simd?: SimdKind;
 }
 
 /** Why the WebAssembly kernels cannot run this model (their shape assumptions), or null when they can. */
@@ -75,13 +80,21 @@ export class WasmCpuBackend implements ForwardBackend {
   private readonly rowChunk: Int32Array;
   private readonly pool: ThreadPool | null;
   private readonly minSplit: number;
+  /**
+   * Bytes the weights take in the kernels' memory: packed formats as packed, others widened to f32
+   * (stats().weights.deviceBytes on this path).
+   */
+  readonly weightBytes: number;
   /** "1 thread", "4 threads", or "1 thread: why not more", for info.adapter. */
   readonly threadsDescription: string;
+  /** Whether the matmuls run relaxed SIMD's multiply-add or plain SIMD's multiply and add. */
+  readonly simd: SimdKind;
   private readonly wantLogits: Uint8Array;
   private readonly logitRows: Int32Array;
 
-  private constructor(weights: ModelWeights, opts: WasmCpuBackendOptions, k: KernelExports, memory: WebAssembly.Memory, layout: Layout, pool: ThreadPool | null, threadsDescription: string) {
+  private constructor(weights: ModelWeights, opts: WasmCpuBackendOptions, k: KernelExports, memory: WebAssembly.Memory, layout: Layout, pool: ThreadPool | null, threadsDescription: string, simd: SimdKind) {
     this.pool = pool;
+    this.simd = simd;
     this.minSplit = opts.minSplitWeights ?? 2 ** 17;
     this.threadsDescription = threadsDescription;
     this.config = weights.config;
@@ -92,6 +105,7 @@ export class WasmCpuBackend implements ForwardBackend {
     this.f64 = new Float64Array(memory.buffer);
     this.i32 = new Int32Array(memory.buffer);
     this.w = layout.tensors;
+    this.weightBytes = [...layout.tensors.values()].reduce((n, t) => n + t.rows * t.rowBytes, 0);
     this.formats = layout.formats;
     this.R = layout.R;
     this.a = layout.a;
@@ -118,22 +132,25 @@ export class WasmCpuBackend implements ForwardBackend {
     const layout = planLayout(weights, opts);
     const pages = Math.ceil(layout.bytes / PAGE);
     if (pages > MAX_PAGES) throw new ModelTooLargeError('the model and its KV cache in WebAssembly memory', layout.bytes, MAX_PAGES * PAGE, "wasm32's memory limit");
+    const simd = opts.simd ?? (relaxedSimdAvailable() ? 'relaxed' : 'plain');
+    if (simd !== 'plain' && simd !== 'relaxed') throw new RangeError(`simd must be 'plain' or 'relaxed', got ${JSON.stringify(simd)}`);
+    if (simd === 'relaxed' && !relaxedSimdAvailable()) throw new RangeError("simd: 'relaxed' was asked for, but this JavaScript engine does not validate relaxed SIMD");
     const threads = wantedThreads(opts.threads);
     const shared = threads.count > 1;
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared });
     layout.fill(memory);
-    const k = await instantiateKernels(memory, layout.f16tab, shared);
+    const k = await instantiateKernels(memory, layout.f16tab, shared, simd);
     let pool: ThreadPool | null = null;
     let description = threads.why ? `1 thread: ${threads.why}` : '1 thread';
     if (shared) {
       try {
-        pool = await ThreadPool.start(threads.count, await compileKernels(true), memory, layout.poolCtrl, layout.f16tab);
+        pool = await ThreadPool.start(threads.count, await compileKernels(true, simd), memory, layout.poolCtrl, layout.f16tab);
         description = `${threads.count} threads`;
       } catch (e) {
         description = `1 thread: the matmul workers did not start (${e instanceof Error ? e.message : String(e)})`;
       }
     }
-    return new WasmCpuBackend(weights, opts, k, memory, layout, pool, description);
+    return new WasmCpuBackend(weights, opts, k, memory, layout, pool, description, simd);
   }
 
   /** cos and sin of every position the cache can hold, computed as rope.ts computes them (f64). */

@@ -1,5 +1,5 @@
 import { f16Table } from '../../quant/half.ts';
-import { KERNELS_SHARED_WASM_BASE64, KERNELS_WASM_BASE64 } from './kernels.generated.ts';
+import { KERNELS_RELAXED_SHARED_WASM_BASE64, KERNELS_RELAXED_WASM_BASE64, KERNELS_SHARED_WASM_BASE64, KERNELS_WASM_BASE64 } from './kernels.generated.ts';
 import type { KernelFormat } from './wat/matmul.ts';
 
 type Matmul = (w: number, rowBytes: number, x: number, y: number, rows: number, cols: number, n: number, r0: number, r1: number) => void;
@@ -28,7 +28,28 @@ export const MAX_PAGES = 65536;
 /** Bytes of the f16 -> f32 table every kernel that reads an f16 scale uses. */
 export const F16_TABLE_BYTES = 65536 * 4;
 
-let compiled: { plain?: Promise<WebAssembly.Module>; shared?: Promise<WebAssembly.Module> } = {};
+let compiled: Record<string, Promise<WebAssembly.Module>> = {};
+
+/** Which SIMD the kernel module uses: 'relaxed' adds f32x4.relaxed_madd to the matmuls. */
+export type SimdKind = 'plain' | 'relaxed';
+
+/**
+ * A tiny module, (func (param v128 v128 v128) (result v128) f32x4.relaxed_madd), assembled by wabt:
+ * an engine that validates it runs the relaxed variant (Chrome 114 and later; Node 20 only with
+ * --experimental-wasm-relaxed-simd).
+ */
+const RELAXED_PROBE = '0061736d0100000001080160037b7b7b017b03020100070501016600000a0d010b00200020012002fd85020b';
+
+/** Whether this engine has relaxed SIMD: validating 44 bytes takes microseconds, once per backend. */
+export function relaxedSimdAvailable(): boolean {
+  const probe = new Uint8Array(RELAXED_PROBE.length / 2);
+  for (let i = 0; i < probe.length; i++) probe[i] = parseInt(RELAXED_PROBE.slice(2 * i, 2 * i + 2), 16);
+  try {
+    return typeof WebAssembly !== 'undefined' && WebAssembly.validate(probe);
+  } catch {
+    return false;
+  }
+}
 
 function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
   const bin = atob(s);
@@ -42,13 +63,14 @@ function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
  * where a Content-Security-Policy forbids compiling it (no 'wasm-unsafe-eval'): callers fall back to
  * the TypeScript kernels and say why.
  */
-export function compileKernels(shared: boolean): Promise<WebAssembly.Module> {
-  const key = shared ? 'shared' : 'plain';
+export function compileKernels(shared: boolean, simd: SimdKind = 'plain'): Promise<WebAssembly.Module> {
+  const key = `${simd}-${shared ? 'shared' : 'own'}`;
   const cached = compiled[key];
   if (cached) return cached;
   const p = (async () => {
     if (typeof WebAssembly === 'undefined') throw new Error('this JavaScript engine has no WebAssembly');
-    return WebAssembly.compile(decodeBase64(shared ? KERNELS_SHARED_WASM_BASE64 : KERNELS_WASM_BASE64));
+    const relaxed = simd === 'relaxed';
+    return WebAssembly.compile(decodeBase64(relaxed ? (shared ? KERNELS_RELAXED_SHARED_WASM_BASE64 : KERNELS_RELAXED_WASM_BASE64) : shared ? KERNELS_SHARED_WASM_BASE64 : KERNELS_WASM_BASE64));
   })();
   compiled[key] = p;
   p.catch(() => (compiled = {}));
@@ -56,8 +78,8 @@ export function compileKernels(shared: boolean): Promise<WebAssembly.Module> {
 }
 
 /** Instantiates the kernels over `memory` (shared: the module that imports a shared memory) and writes the f16 table at `f16tab`. */
-export async function instantiateKernels(memory: WebAssembly.Memory, f16tab: number, shared = false): Promise<KernelExports> {
-  const instance = await WebAssembly.instantiate(await compileKernels(shared), { env: { memory } });
+export async function instantiateKernels(memory: WebAssembly.Memory, f16tab: number, shared = false, simd: SimdKind = 'plain'): Promise<KernelExports> {
+  const instance = await WebAssembly.instantiate(await compileKernels(shared, simd), { env: { memory } });
   const k = instance.exports as unknown as KernelExports;
   new Float32Array(memory.buffer, f16tab, 65536).set(f16Table());
   k.f16tab.value = f16tab;

@@ -107,4 +107,34 @@ describe('makeRoom', () => {
     expect(other.blocks).toEqual(before);
     expect(t.blocks[0]).toBe(before[0]);
   });
+
+  it('with no block free, a shift copies into the blocks it drops; it is refused only where none of those is its own', () => {
+    // A full pool of 8: t holds all of them (32 entries, at the context); `other` also holds
+    // blocks 4 and 5, or 1 to 5. The shift drops blocks 1..3 and moves 4..7 by 12 positions.
+    const setup = (shared: number[]) => {
+      const kv = new KvCache({ numBlocks: 8, blockSize: BS, modelFingerprint: 'fp' });
+      const t = kv.createTable('s');
+      t.append(8 * BS, kv.pool);
+      const other = kv.createTable('o');
+      other.adopt(shared.map((i) => t.blocks[i]), shared.length * BS, kv.pool);
+      expect(kv.pool.numFree).toBe(0);
+      return { kv, t, other, before: [...t.blocks] };
+    };
+    const own = setup([4, 5]);
+    const room = makeRoom(own.t, 1, limit({ overflow: 'shift' }), own.kv.pool, 8 * BS)!;
+    expect(room).not.toBeNull();
+    expect(room.evicted).toBe(3 * BS);
+    // The two shared blocks are copied into two of the three dropped ones; 6 and 7 rotate in place.
+    expect(room.copies.map(([src]) => src)).toEqual([own.before[4], own.before[5]]);
+    for (const [, dst] of room.copies) expect(own.before.slice(1, 4)).toContain(dst);
+    expect(room.shifts.map((s) => s.block)).toEqual([...room.copies.map(([, dst]) => dst), own.before[6], own.before[7]]);
+    expect(own.other.blocks).toEqual([own.before[4], own.before[5]]);
+    expect(own.t.blocks).toHaveLength(5);
+    expect(own.kv.pool.numFree).toBe(1);
+    // Dropped blocks that `other` holds too free nothing: no room, and nothing changed.
+    const none = setup([1, 2, 3, 4, 5]);
+    expect(makeRoom(none.t, 1, limit({ overflow: 'shift' }), none.kv.pool, 8 * BS)).toBeNull();
+    expect(none.t.blocks).toEqual(none.before);
+    expect(none.t.numTokens).toBe(8 * BS);
+  });
 });

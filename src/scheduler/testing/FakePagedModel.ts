@@ -59,7 +59,17 @@ export class FakePagedModel {
     const out: SampledToken[] = [];
     for (const c of plan.chunks) {
       if (!c.sample) continue;
-      out.push({ seqId: c.seqId, token: FakePagedModel.next(this.read(c.blockTable, cacheStartOf(c) + c.tokens.length), this.vocabSize) });
+      // A verification chunk (speculative decoding): drafts stand while they equal the greedy
+      // token after the rows before them, each read back through the block table.
+      const drafted = c.verify ?? 0;
+      const rowEnd = cacheStartOf(c) + c.tokens.length - drafted;
+      let accepted = 0;
+      let token = FakePagedModel.next(this.read(c.blockTable, rowEnd), this.vocabSize);
+      while (accepted < drafted && token === c.tokens[c.tokens.length - drafted + accepted]) {
+        accepted++;
+        token = FakePagedModel.next(this.read(c.blockTable, rowEnd + accepted), this.vocabSize);
+      }
+      out.push(drafted > 0 ? { seqId: c.seqId, token, accepted } : { seqId: c.seqId, token });
     }
     return out;
   }

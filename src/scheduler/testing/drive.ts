@@ -8,6 +8,8 @@ export interface DriveHooks {
   eos?: number;
   /** Between the forward and appendTokens(): may fork, abort, or add tokens for children. */
   beforeAppend?: (plan: StepPlan, results: SampledToken[], step: number) => SampledToken[];
+  /** Before schedule(): may set drafts (Sequence.draft) for speculative decoding. */
+  beforeSchedule?: (step: number, scheduler: Scheduler<unknown>) => void;
   /** After each step. */
   afterStep?: (plan: StepPlan, step: number) => void;
   maxSteps?: number;
@@ -15,6 +17,7 @@ export interface DriveHooks {
 
 /** One engine step on the fake model: schedule, copies + forward, sample, append, stop on EOS. */
 export function stepOnce<P>(scheduler: Scheduler<P>, model: FakePagedModel, hooks: DriveHooks, step: number): StepPlan {
+  hooks.beforeSchedule?.(step, scheduler);
   const plan = scheduler.schedule();
   checkPlan(scheduler, plan);
   if (plan.chunks.length === 0 && scheduler.numRunning > 0) throw new Error(`step ${step} scheduled nothing: deadlock`);

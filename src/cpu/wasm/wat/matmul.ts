@@ -107,21 +107,35 @@ const DECODERS: Record<KernelFormat, Decoder> = {
 const hsum = (v: string): string =>
   `(f32.add (f32.add (f32x4.extract_lane 0 ${v}) (f32x4.extract_lane 1 ${v})) (f32.add (f32x4.extract_lane 2 ${v}) (f32x4.extract_lane 3 ${v})))`;
 
-/** acc += w * x, as a WebAssembly expression statement (no fused multiply-add without relaxed SIMD). */
-const madd = (acc: string, w: string, xAddr: string, offset: number): string =>
-  `(local.set ${acc} (f32x4.add (local.get ${acc}) (f32x4.mul (local.get ${w}) (v128.load offset=${offset} align=4 ${xAddr}))))`;
+/**
+ * acc += w * x, as a WebAssembly expression statement. Plain SIMD: a multiply, then an add (two
+ * roundings). Relaxed SIMD: f32x4.relaxed_madd, which an engine may fuse (one rounding) or not; either
+ * way a row's sum is within the tolerance of the f64 oracle, and the same row gives the same sum in
+ * every tile (the instruction and its order do not depend on the tile).
+ */
+const madd = (acc: string, w: string, xAddr: string, offset: number, relaxed: boolean): string => {
+  const x = `(v128.load offset=${offset} align=4 ${xAddr})`;
+  return relaxed ? `(local.set ${acc} (f32x4.relaxed_madd (local.get ${w}) ${x} (local.get ${acc})))` : `(local.set ${acc} (f32x4.add (local.get ${acc}) (f32x4.mul (local.get ${w}) ${x})))`;
+};
 
-/** One weight row against `tileRows` activation rows (1 to 4) from row $b, leaving the dot products in y. */
-function tile(d: Decoder, tileRows: 1 | 2 | 3 | 4): string {
+/**
+ * Activation rows that share one decode of a weight row: 4. A tile of 8 (16 accumulators) was
+ * measured slower than two tiles of 4 on V8/x64 (spilled registers), and so was taking the rows
+ * vector by vector; the weight row stays in L1 between tiles, so memory reads it once per step anyway.
+ */
+type TileRows = 1 | 2 | 3 | 4;
+
+/** One weight row against `tileRows` activation rows from row $b, leaving the dot products in y. */
+function tile(d: Decoder, tileRows: TileRows, relaxed: boolean): string {
   const vectors = d.chunkCols / 4;
   const x = (s: number): string => `(i32.add (local.get $x${s}) (local.get $xo))`;
   // Two accumulators per activation row, the same in both tiles: a row's sums do not depend on how
   // many other rows share the step (batch-invariant results), and two chains hide the add latency.
   const accOf = (s: number, j: number): string => `$acc${s}_${j % 2}`;
   const main: string[] = [];
-  for (let s = 0; s < tileRows; s++) for (let j = 0; j < vectors; j++) main.push(madd(accOf(s, j), `$w${j}`, x(s), 16 * j));
+  for (let s = 0; s < tileRows; s++) for (let j = 0; j < vectors; j++) main.push(madd(accOf(s, j), `$w${j}`, x(s), 16 * j, relaxed));
   const tail: string[] = [];
-  for (let s = 0; s < tileRows; s++) tail.push(madd(`$acc${s}_0`, '$w0', x(s), 0));
+  for (let s = 0; s < tileRows; s++) tail.push(madd(`$acc${s}_0`, '$w0', x(s), 0, relaxed));
   const stores = Array.from({ length: tileRows }, (_, s) => `
   (local.set $u (f32x4.add (local.get $acc${s}_0) (local.get $acc${s}_1)))
   (f32.store (i32.add (local.get $y) (i32.shl (i32.add (i32.mul (i32.add (local.get $b) (i32.const ${s})) (local.get $rows)) (local.get $r)) (i32.const 2))) ${hsum('(local.get $u)')})`).join('');
@@ -151,14 +165,15 @@ function tile(d: Decoder, tileRows: 1 | 2 | 3 | 4): string {
   ${stores}`;
 }
 
-export function matmulWat(format: KernelFormat): string {
+export function matmulWat(format: KernelFormat, relaxed = false): string {
   const d = DECODERS[format];
-  const vectorLocals = [0, 1, 2, 3].flatMap((s) => [`$acc${s}_0`, `$acc${s}_1`]).concat(['$q', '$h', '$u', '$d', ...Array.from({ length: d.chunkCols / 4 }, (_, j) => `$w${j}`)]);
+  const rowsUpTo = [0, 1, 2, 3];
+  const vectorLocals = rowsUpTo.flatMap((s) => [`$acc${s}_0`, `$acc${s}_1`]).concat(['$q', '$h', '$u', '$d', ...Array.from({ length: d.chunkCols / 4 }, (_, j) => `$w${j}`)]);
   return `
 (func $matmul_${format} (export "matmul_${format}")
   (param $w i32) (param $rowBytes i32) (param $x i32) (param $y i32) (param $rows i32) (param $cols i32) (param $n i32) (param $r0 i32) (param $r1 i32)
   (local $r i32) (local $b i32) (local $wp i32) (local $xo i32) (local $mainEnd i32) (local $xRowBytes i32)
-  (local $x0 i32) (local $x1 i32) (local $x2 i32) (local $x3 i32)
+  ${rowsUpTo.map((s) => `(local $x${s} i32)`).join(' ')}
   ${vectorLocals.map((l) => `(local ${l} v128)`).join(' ')}
   (local.set $xRowBytes (i32.shl (local.get $cols) (i32.const 2)))
   (local.set $mainEnd (i32.shl (i32.mul (i32.div_u (local.get $cols) (i32.const ${d.chunkCols})) (i32.const ${d.chunkCols})) (i32.const 2)))
@@ -168,13 +183,13 @@ export function matmulWat(format: KernelFormat): string {
     (local.set $b (i32.const 0))
     (block $tilesDone (loop $tiles
       (br_if $tilesDone (i32.gt_u (i32.add (local.get $b) (i32.const 4)) (local.get $n)))
-      ${tile(d, 4)}
+      ${tile(d, 4, relaxed)}
       (local.set $b (i32.add (local.get $b) (i32.const 4)))
       (br $tiles)))
     ;; the 1 to 3 rows left: one tile of that many, so that the weight row is still decoded once
-    (if (i32.eq (i32.sub (local.get $n) (local.get $b)) (i32.const 3)) (then ${tile(d, 3)}))
-    (if (i32.eq (i32.sub (local.get $n) (local.get $b)) (i32.const 2)) (then ${tile(d, 2)}))
-    (if (i32.eq (i32.sub (local.get $n) (local.get $b)) (i32.const 1)) (then ${tile(d, 1)}))
+    (if (i32.eq (i32.sub (local.get $n) (local.get $b)) (i32.const 3)) (then ${tile(d, 3, relaxed)}))
+    (if (i32.eq (i32.sub (local.get $n) (local.get $b)) (i32.const 2)) (then ${tile(d, 2, relaxed)}))
+    (if (i32.eq (i32.sub (local.get $n) (local.get $b)) (i32.const 1)) (then ${tile(d, 1, relaxed)}))
     (local.set $r (i32.add (local.get $r) (i32.const 1)))
     (br $rowLoop))))
 `;

@@ -8,14 +8,16 @@ export const KERNEL_FORMATS: readonly KernelFormat[] = ['f32', 'f16', 'q8_0', 'q
 /**
  * The whole kernel module as WebAssembly text. Memory is imported (the backend sizes it for the model
  * and shares it between threads when `shared`); `f16tab` is the byte address of the 65536-entry f16 to
- * f32 table the backend writes into that memory, set by the host before any kernel runs.
+ * f32 table the backend writes into that memory, set by the host before any kernel runs. `relaxed`:
+ * the matmuls multiply-add with relaxed SIMD (f32x4.relaxed_madd); the host picks that variant only
+ * where the engine validates it (kernels.ts).
  */
-export function moduleWat(opts: { shared: boolean }): string {
+export function moduleWat(opts: { shared: boolean; relaxed?: boolean }): string {
   return `(module
   (import "env" "memory" (memory 1 65536${opts.shared ? ' shared' : ''}))
   (global $f16tab (export "f16tab") (mut i32) (i32.const 0))
 ${elementwiseWat}
 ${attentionWat}
-${KERNEL_FORMATS.map(matmulWat).join('\n')}
+${KERNEL_FORMATS.map((f) => matmulWat(f, opts.relaxed ?? false)).join('\n')}
 )`;
 }

@@ -1,0 +1,231 @@
+/**
+ * The speculative decoding section (issue 17): what drafting buys at equal output. For each
+ * model (stories260K, and the SmolLM2-135M shape with synthetic weights) and drafter, the same
+ * greedy requests run without speculation and with it, one request at a time (the latency case
+ * speculation serves), in the same run on the same target backend:
+ *
+ * - acceptance rate: accepted / drafted tokens (usage.speculative);
+ * - tokens per target forward: completion tokens / target forwards (1 without speculation);
+ * - decode tokens/s with and without, from each request's first token to its end (prefill and
+ *   the first token are the same work either way), and their ratio;
+ * - equal output, asserted: a speculative run whose text differs from the plain one fails the section.
+ *
+ * Drafters: ngram (prompt lookup on the model's own, repetitive, greedy continuations), and the
+ * draft model: the target's own weights in q4_0 (a self-drafter; SmolLM2 also in f16 for the
+ * full run) and, for stories260K, the f32 model drafting for itself (every draft accepted: the
+ * ceiling, whose cost is the draft forwards alone). On the CPU backend (WebAssembly); on WebGPU
+ * too when the adapter is a real GPU (on SwiftShader, WebGPU is a slower CPU).
+ */
+import { createCpuBackend } from '../cpu/cpuKernels.ts';
+import { Engine } from '../engine/Engine.ts';
+import type { EngineEvent } from '../engine/events.ts';
+import type { ForwardBackend } from '../engine/ForwardBackend.ts';
+import { dawnGpu } from '../gpu/dawn.ts';
+import { blocksFor } from '../kv/batch.ts';
+import { SMOLLM2_135M } from '../model/synthetic.ts';
+import type { ModelWeights } from '../model/weights.ts';
+import { quantizeModel } from '../quant/quantizeModel.ts';
+import { DraftModelDrafter } from '../speculative/DraftModelDrafter.ts';
+import type { Tokenizer } from '../tokenizer/Tokenizer.ts';
+import { idTokenizer } from './engines.ts';
+import type { BenchSection, SectionContext, SectionResult } from './sections.ts';
+import { fmt, prng } from './stats.ts';
+import { syntheticPacked } from './syntheticPacked.ts';
+
+const K = 4;
+const BS = 16;
+
+type Backend = 'cpu' | 'webgpu';
+
+interface Drafting {
+  label: string;
+  method: 'ngram' | 'draft';
+  /** The draft model's weights (method 'draft'). */
+  weights?: () => ModelWeights;
+}
+
+interface ModelCase {
+  model: string;
+  weights: ModelWeights;
+  tokenizer: Tokenizer;
+  prompts: string[];
+  maxTokens: number;
+  draftings: Drafting[];
+}
+
+export interface SpeculativeRow {
+  model: string;
+  backend: string;
+  drafter: string;
+  k: number;
+  requests: number;
+  completionTokens: number;
+  drafted: number;
+  accepted: number;
+  targetForwards: number;
+  acceptance: number;
+  tokensPerForward: number;
+  plainTokensPerSecond: number;
+  speculativeTokensPerSecond: number;
+  speedup: number;
+  equalOutput: boolean;
+}
+
+interface RunResult {
+  texts: string[];
+  completionTokens: number;
+  decodeTokens: number;
+  decodeMs: number;
+  drafted: number;
+  accepted: number;
+  targetForwards: number;
+}
+
+/** One request to its end: its text, usage, and the time from its first token to its last. */
+function runOne(engine: Engine, params: Record<string, unknown>): Promise<{ text: string; usage: Extract<EngineEvent, { type: 'done' }>['usage']; decodeMs: number }> {
+  return new Promise((resolve, reject) => {
+    let first = NaN;
+    let text = '';
+    engine
+      .generate(params, (events) => {
+        for (const ev of events) {
+          if (ev.type === 'delta') {
+            if (Number.isNaN(first)) first = performance.now();
+            text += ev.text;
+          } else if (ev.type === 'error') reject(ev.error);
+          else if (ev.type === 'done') resolve({ text, usage: ev.usage, decodeMs: performance.now() - first });
+        }
+      })
+      .catch(reject);
+  });
+}
+
+async function runAll(engine: Engine, c: ModelCase, speculative: { method: string; k: number } | null): Promise<RunResult> {
+  const r: RunResult = { texts: [], completionTokens: 0, decodeTokens: 0, decodeMs: 0, drafted: 0, accepted: 0, targetForwards: 0 };
+  for (const prompt of c.prompts) {
+    const { text, usage, decodeMs } = await runOne(engine, { prompt, max_tokens: c.maxTokens, temperature: 0, ...(speculative ? { speculative } : {}) });
+    r.texts.push(text);
+    r.completionTokens += usage.completion_tokens;
+    r.decodeTokens += usage.completion_tokens - 1;
+    r.decodeMs += decodeMs;
+    r.drafted += usage.speculative?.drafted_tokens ?? 0;
+    r.accepted += usage.speculative?.accepted_tokens ?? 0;
+    r.targetForwards += usage.speculative?.target_forwards ?? 0;
+  }
+  return r;
+}
+
+async function makeBackend(backend: Backend, weights: ModelWeights, numBlocks: number): Promise<ForwardBackend> {
+  if (backend === 'cpu') return (await createCpuBackend(weights, { blockSize: BS, numBlocks })).backend;
+  const { GpuBackend } = await import('../gpu/GpuBackend.ts');
+  return GpuBackend.create(weights, { blockSize: BS, numBlocks, gpu: dawnGpu() });
+}
+
+async function measureCase(c: ModelCase, backend: Backend, log: (m: string) => void): Promise<SpeculativeRow[]> {
+  const longest = Math.max(...c.prompts.map((p) => c.tokenizer.encode(p).length + 1));
+  const numBlocks = 2 * blocksFor(longest + c.maxTokens + K + 1, BS) + 4;
+  const target = await makeBackend(backend, c.weights, numBlocks);
+  const engineFor = (extra: Partial<ConstructorParameters<typeof Engine>[2]> = {}) =>
+    new Engine(target, c.tokenizer, { modelName: c.model, fingerprint: c.weights.fingerprint, maxBatchTokens: 512, ...extra });
+  try {
+    // Warm-up (kernels compiled, the JIT warm), then the plain run every drafter is compared with.
+    await runOne(engineFor(), { prompt: c.prompts[0], max_tokens: 4, temperature: 0 });
+    const plain = await runAll(engineFor(), c, null);
+    const plainRate = (plain.decodeTokens * 1000) / plain.decodeMs;
+    log(`speculative: ${c.model} on ${backend}, plain: ${fmt(plainRate)} tokens/s`);
+    const rows: SpeculativeRow[] = [];
+    for (const d of c.draftings) {
+      const draft = d.weights ? new DraftModelDrafter(await makeBackend(backend, d.weights(), numBlocks)) : null;
+      try {
+        const engine = engineFor(draft ? { drafters: { draft, draftModel: d.label } } : {});
+        await runOne(engine, { prompt: c.prompts[0], max_tokens: 4, temperature: 0, speculative: { method: d.method, k: K } });
+        const spec = await runAll(engine, c, { method: d.method, k: K });
+        const rate = (spec.decodeTokens * 1000) / spec.decodeMs;
+        const equal = spec.texts.every((t, i) => t === plain.texts[i]);
+        rows.push({
+          model: c.model,
+          backend,
+          drafter: d.label,
+          k: K,
+          requests: c.prompts.length,
+          completionTokens: spec.completionTokens,
+          drafted: spec.drafted,
+          accepted: spec.accepted,
+          targetForwards: spec.targetForwards,
+          acceptance: spec.accepted / spec.drafted,
+          tokensPerForward: spec.completionTokens / spec.targetForwards,
+          plainTokensPerSecond: plainRate,
+          speculativeTokensPerSecond: rate,
+          speedup: rate / plainRate,
+          equalOutput: equal,
+        });
+        log(`speculative: ${c.model} on ${backend}, ${d.label}: acceptance ${fmt(spec.accepted / spec.drafted)}, ${fmt(spec.completionTokens / spec.targetForwards)} tokens/forward, ${fmt(rate)} tokens/s (${fmt(rate / plainRate)}x)${equal ? '' : ', OUTPUT DIFFERS'}`);
+      } finally {
+        draft?.dispose();
+      }
+    }
+    return rows;
+  } finally {
+    target.dispose();
+  }
+}
+
+const STORY_PROMPTS = ['Once upon a time, there was a little girl named Lily.', 'Tom and his dog went to the park.', 'One day, a big red ball', 'The sun was shining and the birds'];
+
+function cases(ctx: SectionContext): ModelCase[] {
+  const stories = ctx.stories.weights;
+  const storiesQ4: ModelWeights = { ...stories, ...quantizeModel(stories.tensors, stories.config, 'Q4_0'), fingerprint: `${stories.fingerprint}-q4_0` };
+  const out: ModelCase[] = [
+    {
+      model: 'stories260K',
+      weights: stories,
+      tokenizer: ctx.stories.tokenizer,
+      prompts: STORY_PROMPTS.slice(0, ctx.quick ? 2 : 4),
+      maxTokens: ctx.quick ? 64 : 192,
+      draftings: [
+        { label: 'ngram', method: 'ngram' },
+        { label: 'draft: stories260K q4_0 (self)', method: 'draft', weights: () => storiesQ4 },
+        { label: 'draft: stories260K f32 (itself: the ceiling)', method: 'draft', weights: () => stories },
+      ],
+    },
+  ];
+  if (ctx.smollm) {
+    const rand = prng(3);
+    const vocab = SMOLLM2_135M.vocabSize;
+    const prompts = Array.from({ length: ctx.quick ? 2 : 3 }, () => Array.from({ length: 12 }, () => Math.floor(rand() * vocab)).join(' '));
+    const draftings: Drafting[] = [
+      { label: 'ngram', method: 'ngram' },
+      { label: 'draft: q4_0 (self)', method: 'draft', weights: () => syntheticPacked(SMOLLM2_135M, 'Q4_0', 7, () => {}) },
+    ];
+    if (!ctx.quick) draftings.push({ label: 'draft: f16 (self)', method: 'draft', weights: () => syntheticPacked(SMOLLM2_135M, 'F16', 7, () => {}) });
+    out.push({ model: 'SmolLM2-135M shape', weights: syntheticPacked(SMOLLM2_135M, 'F32', 7, () => {}), tokenizer: idTokenizer(), prompts, maxTokens: ctx.quick ? 24 : 64, draftings });
+  }
+  return out;
+}
+
+export const speculativeSection: BenchSection = {
+  name: 'speculative',
+  needsGpu: false,
+  async run(ctx: SectionContext): Promise<SectionResult> {
+    const backends: Backend[] = ['cpu'];
+    const skipped: string[] = [];
+    if (ctx.adapter && !ctx.adapter.swiftShader && !ctx.adapter.fallback) backends.push('webgpu');
+    else skipped.push(`speculative on WebGPU: ${ctx.adapter ? 'the adapter is a CPU (SwiftShader), slower than the CPU backend' : 'no adapter'}`);
+    if (!ctx.smollm) skipped.push('speculative: SmolLM2-135M shape (--no-smollm)');
+    const rows: SpeculativeRow[] = [];
+    for (const c of cases(ctx)) for (const b of backends) rows.push(...(await measureCase(c, b, ctx.log)));
+    const differs = rows.filter((r) => !r.equalOutput);
+    if (differs.length > 0) throw new Error(`speculative decoding changed the greedy output: ${differs.map((r) => `${r.model} ${r.backend} ${r.drafter}`).join('; ')}`);
+    const lines = [
+      '## Speculative decoding: tokens per target forward at equal output',
+      '',
+      `Greedy requests one at a time, each run without and with speculation (k = ${K}, adaptive) on the same backend in the same run; output equal in every row (asserted). Acceptance: accepted / drafted tokens; tokens per forward: completion tokens / target forwards; decode tokens/s from each request's first token to its last. SmolLM2-135M shape: synthetic weights (seed 7), random-id prompts; its self-drafters are the same weights quantized.`,
+      '',
+      '| model | backend | drafter | requests x tokens | acceptance | tokens / target forward | plain tok/s | speculative tok/s | speedup |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+      ...rows.map((r) => `| ${r.model} | ${r.backend} | ${r.drafter} | ${r.requests} x ${r.completionTokens / r.requests} | ${fmt(r.acceptance)} | ${fmt(r.tokensPerForward)} | ${fmt(r.plainTokensPerSecond)} | ${fmt(r.speculativeTokensPerSecond)} | ${fmt(r.speedup)}x |`),
+      '',
+    ];
+    return { markdown: lines.join('\n'), data: { k: K, rows }, skipped };
+  },
+};
