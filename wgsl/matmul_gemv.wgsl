@@ -10,8 +10,9 @@
 // 4 f32 or 8 f16 values) into registers, in f32.
 //
 // Bindings: 0 dims (uniform: dims.rows = M, the step's row count, shared by every product; rows are
-//             taken 8 at a time, one pass each: GPUs run M <= 8 here and larger M in
-//             wgsl/matmul_tiled.wgsl, CPU adapters up to GEMV_MAX_ROWS_CPU rows),
+//             taken 8 at a time (the accumulators hold 8), one pass per layer z of the grid: GPUs
+//             run M <= 8 here (one pass) and larger M in wgsl/matmul_tiled.wgsl; CPU adapters run
+//             every M here, each pass re-reading the weights, which costs a CPU little),
 //           1 params (uniform Params below: this product's shape, one small buffer per weight
 //             part, written once; so one pipeline serves every part and every M),
 //           2 weights (array<u32>: N packed rows of K / BLOCK_ELEMS * BLOCK_BYTES, [out, in]),
@@ -32,7 +33,7 @@
 //   WebGPU allows) = WG / LANES row groups of LANES invocations; a row group owns ROWS (1..4)
 //   consecutive weight rows, all M columns of them, over one of `split` slices of K. Dispatch:
 //   ceil(N / (ROWS * WG / LANES)) * split workgroups, folded into (x, y); workgroup id =
-//   row block * split + slice.
+//   row block * split + slice; z = ceil(M / 8) passes of 8 rows of x.
 // Real GPUs (LANES = 64, src/gpu/gemv.ts planGemv): one row group per workgroup.
 //   Coalescing: invocation i decodes unit u0 + i, then u0 + i + 64, ...: at each step the 64
 //   invocations read 64 neighbouring units of the same row, one contiguous stretch of 64 * UNIT
@@ -111,12 +112,6 @@ struct Tile {
 // Whether workgroup `wgi` has rows to compute (uniform: the entry returns before any barrier).
 fn gemv_active(wgi: u32) -> bool {
   return (wgi / params.split) * ROWS * (WG / LANES) < params.n;
-}
-
-// Rows of x per pass (the accumulators hold MAX_M): the entry points walk M in passes of this many,
-// so a CPU adapter can take steps of more than 8 rows here (the weights are read once per pass).
-fn gemv_passes() -> u32 {
-  return (dims.rows + MAX_M - 1u) / MAX_M;
 }
 
 // Row m's x at vec4 kx: x itself, or silu(gate) * up from a gate|up row (X_SILU), computed as

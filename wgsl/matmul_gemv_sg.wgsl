@@ -21,27 +21,25 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   let wgi = wg.y * nwg.x + wg.x;
   if (!gemv_active(wgi)) { return; } // the whole workgroup: uniform
   let sg = lid / sg_size;
-  for (var ps = 0u; ps < gemv_passes(); ps++) {
-    let t = gemv_tile(wgi, lid, ps);
-    // From the uniform row count, not from t (which the analysis sees as varying with lid).
-    let mc = min(MAX_M, dims.rows - ps * MAX_M);
-    let rm = ROWS * mc;
-    let slots = gemv_slots(mc);
-    for (var i = 0u; i < slots; i++) {
-      let s = subgroupAdd(gemv_slot(t, i));
-      if (sg_lane == 0u) { partials[i * MAX_SUBGROUPS + sg] = s; }
+  let ps = wg.z; // rows 8 ps .. 8 ps + 7 of x: one pass per layer of the grid
+  let t = gemv_tile(wgi, lid, ps);
+  // From the uniform row count, not from t (which the analysis sees as varying with lid).
+  let mc = min(MAX_M, dims.rows - ps * MAX_M);
+  let rm = ROWS * mc;
+  let slots = gemv_slots(mc);
+  for (var i = 0u; i < slots; i++) {
+    let s = subgroupAdd(gemv_slot(t, i));
+    if (sg_lane == 0u) { partials[i * MAX_SUBGROUPS + sg] = s; }
+  }
+  workgroupBarrier();
+  if (lid < rm) {
+    let groups = (WG + sg_size - 1u) / sg_size;
+    var s = 0.0;
+    var ss = 0.0;
+    for (var g = 0u; g < groups; g++) {
+      s += partials[lid * MAX_SUBGROUPS + g];
+      if (X_NORM) { ss += partials[(rm + lid % t.mc) * MAX_SUBGROUPS + g]; }
     }
-    workgroupBarrier();
-    if (lid < rm) {
-      let groups = (WG + sg_size - 1u) / sg_size;
-      var s = 0.0;
-      var ss = 0.0;
-      for (var g = 0u; g < groups; g++) {
-        s += partials[lid * MAX_SUBGROUPS + g];
-        if (X_NORM) { ss += partials[(rm + lid % t.mc) * MAX_SUBGROUPS + g]; }
-      }
-      gemv_store(t, lid, s, ss);
-    }
-    workgroupBarrier(); // the next pass overwrites `partials`
+    gemv_store(t, lid, s, ss);
   }
 }

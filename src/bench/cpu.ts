@@ -132,7 +132,7 @@ function peerTable(peers: PeerRow[]): string[] {
     '',
     '### Folio against wllama (llama.cpp in WebAssembly), same headless Chromium, same GGUF file, one thread each',
     '',
-    "Decode tokens/s of all streams together. Folio: its WebAssembly backend, streams / median step time. wllama: llama.cpp's own timings (all slots' tokens over the longest decode phase), and in brackets over the requests' wall clock less the prompt phase (its server loop's polling included). Greedy: the continuation of \"Once upon a time\" (EOS ignored) as text, Folio's against wllama's (the random SmolLM2-shaped model repeats one token, so there it checks little).",
+    "Decode tokens/s of all streams together, each engine the best of 2 turns taken alternately with the other (both loaded in their own page). Folio: its WebAssembly backend (relaxed SIMD where Chromium has it), streams / median step time. wllama: llama.cpp's own timings (all slots' tokens over the longest decode phase), and in brackets over the requests' wall clock less the prompt phase (its server loop's polling included). Greedy: the continuation of \"Once upon a time\" (EOS ignored) as text, Folio's against wllama's (the random SmolLM2-shaped model repeats one token, so there it checks little).",
     '',
     '| model | weights | Folio 1 stream | wllama 1 | Folio/wllama 1 | Folio 4 | wllama 4 | Folio/wllama 4 | Folio 8 | wllama 8 | Folio/wllama 8 | Folio 8 vs 1 | wllama 8 vs 1 | greedy text |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',

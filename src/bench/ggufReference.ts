@@ -121,7 +121,9 @@ export async function ggufReferenceRows(shared: string, log: (m: string) => void
           });
           if (backend === 'webgpu') webgpuIds = out.generated_ids;
         } catch (e) {
-          const error = e instanceof Error ? e.message.split('\n').slice(0, 3).join(' ') : String(e);
+          // A failed CLI's own words are in its stderr (the last Error line), not in execFile's message.
+          const stderr = (e as { stderr?: string }).stderr ?? '';
+          const error = stderr.split('\n').filter((l) => /Error\b/.test(l)).pop()?.trim() ?? (e instanceof Error ? e.message.split('\n')[0] : String(e));
           rows.push({ file, backend, positions: want.length, promptIdsMatch: false, exact: false, firstDivergence: 0, gapAtDivergence: null, seconds: (performance.now() - t) / 1000, error });
         }
         const last = rows[rows.length - 1];

@@ -7,7 +7,9 @@
  * - acceptance rate: accepted / drafted tokens (usage.speculative);
  * - tokens per target forward: completion tokens / target forwards (1 without speculation);
  * - decode tokens/s with and without, from each request's first token to its end (prefill and
- *   the first token are the same work either way), and their ratio;
+ *   the first token are the same work either way), and their ratio; plain and speculative
+ *   requests alternate prompt by prompt, so that other load on shared cores falls on both alike,
+ *   and tokens per CPU-second (this process's CPU time, all threads) say what the work costs;
  * - equal output, asserted: a speculative run whose text differs from the plain one fails the section.
  *
  * Drafters: ngram (prompt lookup on the model's own, repetitive, greedy continuations), and the
@@ -16,6 +18,7 @@
  * ceiling, whose cost is the draft forwards alone). On the CPU backend (WebAssembly); on WebGPU
  * too when the adapter is a real GPU (on SwiftShader, WebGPU is a slower CPU).
  */
+import { loadavg } from 'node:os';
 import { createCpuBackend } from '../cpu/cpuKernels.ts';
 import { Engine } from '../engine/Engine.ts';
 import type { EngineEvent } from '../engine/events.ts';
@@ -68,6 +71,8 @@ export interface SpeculativeRow {
   plainTokensPerSecond: number;
   speculativeTokensPerSecond: number;
   speedup: number;
+  plainTokensPerCpuSecond: number;
+  speculativeTokensPerCpuSecond: number;
   equalOutput: boolean;
 }
 
@@ -76,43 +81,52 @@ interface RunResult {
   completionTokens: number;
   decodeTokens: number;
   decodeMs: number;
+  decodeCpuMs: number;
   drafted: number;
   accepted: number;
   targetForwards: number;
 }
 
-/** One request to its end: its text, usage, and the time from its first token to its last. */
-function runOne(engine: Engine, params: Record<string, unknown>): Promise<{ text: string; usage: Extract<EngineEvent, { type: 'done' }>['usage']; decodeMs: number }> {
+type Usage = Extract<EngineEvent, { type: 'done' }>['usage'];
+
+/** One request to its end: its text, usage, and the wall and CPU time from its first token to its last. */
+function runOne(engine: Engine, params: Record<string, unknown>): Promise<{ text: string; usage: Usage; decodeMs: number; decodeCpuMs: number }> {
   return new Promise((resolve, reject) => {
     let first = NaN;
+    let cpu0: NodeJS.CpuUsage | null = null;
     let text = '';
     engine
       .generate(params, (events) => {
         for (const ev of events) {
           if (ev.type === 'delta') {
-            if (Number.isNaN(first)) first = performance.now();
+            if (Number.isNaN(first)) {
+              first = performance.now();
+              cpu0 = process.cpuUsage();
+            }
             text += ev.text;
           } else if (ev.type === 'error') reject(ev.error);
-          else if (ev.type === 'done') resolve({ text, usage: ev.usage, decodeMs: performance.now() - first });
+          else if (ev.type === 'done') {
+            const cpu = process.cpuUsage(cpu0 ?? undefined);
+            resolve({ text, usage: ev.usage, decodeMs: performance.now() - first, decodeCpuMs: (cpu.user + cpu.system) / 1000 });
+          }
         }
       })
       .catch(reject);
   });
 }
 
-async function runAll(engine: Engine, c: ModelCase, speculative: { method: string; k: number } | null): Promise<RunResult> {
-  const r: RunResult = { texts: [], completionTokens: 0, decodeTokens: 0, decodeMs: 0, drafted: 0, accepted: 0, targetForwards: 0 };
-  for (const prompt of c.prompts) {
-    const { text, usage, decodeMs } = await runOne(engine, { prompt, max_tokens: c.maxTokens, temperature: 0, ...(speculative ? { speculative } : {}) });
-    r.texts.push(text);
-    r.completionTokens += usage.completion_tokens;
-    r.decodeTokens += usage.completion_tokens - 1;
-    r.decodeMs += decodeMs;
-    r.drafted += usage.speculative?.drafted_tokens ?? 0;
-    r.accepted += usage.speculative?.accepted_tokens ?? 0;
-    r.targetForwards += usage.speculative?.target_forwards ?? 0;
-  }
-  return r;
+const emptyRun = (): RunResult => ({ texts: [], completionTokens: 0, decodeTokens: 0, decodeMs: 0, decodeCpuMs: 0, drafted: 0, accepted: 0, targetForwards: 0 });
+
+async function addRun(r: RunResult, engine: Engine, c: ModelCase, prompt: string, speculative: { method: string; k: number } | null): Promise<void> {
+  const { text, usage, decodeMs, decodeCpuMs } = await runOne(engine, { prompt, max_tokens: c.maxTokens, temperature: 0, ...(speculative ? { speculative } : {}) });
+  r.texts.push(text);
+  r.completionTokens += usage.completion_tokens;
+  r.decodeTokens += usage.completion_tokens - 1;
+  r.decodeMs += decodeMs;
+  r.decodeCpuMs += decodeCpuMs;
+  r.drafted += usage.speculative?.drafted_tokens ?? 0;
+  r.accepted += usage.speculative?.accepted_tokens ?? 0;
+  r.targetForwards += usage.speculative?.target_forwards ?? 0;
 }
 
 async function makeBackend(backend: Backend, weights: ModelWeights, numBlocks: number): Promise<ForwardBackend> {
@@ -128,18 +142,22 @@ async function measureCase(c: ModelCase, backend: Backend, log: (m: string) => v
   const engineFor = (extra: Partial<ConstructorParameters<typeof Engine>[2]> = {}) =>
     new Engine(target, c.tokenizer, { modelName: c.model, fingerprint: c.weights.fingerprint, maxBatchTokens: 512, ...extra });
   try {
-    // Warm-up (kernels compiled, the JIT warm), then the plain run every drafter is compared with.
-    await runOne(engineFor(), { prompt: c.prompts[0], max_tokens: 4, temperature: 0 });
-    const plain = await runAll(engineFor(), c, null);
-    const plainRate = (plain.decodeTokens * 1000) / plain.decodeMs;
-    log(`speculative: ${c.model} on ${backend}, plain: ${fmt(plainRate)} tokens/s`);
     const rows: SpeculativeRow[] = [];
     for (const d of c.draftings) {
       const draft = d.weights ? new DraftModelDrafter(await makeBackend(backend, d.weights(), numBlocks)) : null;
       try {
+        // One engine for both (a request without `speculative` decodes plainly); warm-up first
+        // (kernels compiled, the JIT warm), then plain and speculative alternate prompt by prompt.
         const engine = engineFor(draft ? { drafters: { draft, draftModel: d.label } } : {});
-        await runOne(engine, { prompt: c.prompts[0], max_tokens: 4, temperature: 0, speculative: { method: d.method, k: K } });
-        const spec = await runAll(engine, c, { method: d.method, k: K });
+        const speculative = { method: d.method, k: K };
+        await runOne(engine, { prompt: c.prompts[0], max_tokens: 4, temperature: 0, speculative });
+        const plain = emptyRun();
+        const spec = emptyRun();
+        for (const prompt of c.prompts) {
+          await addRun(plain, engine, c, prompt, null);
+          await addRun(spec, engine, c, prompt, speculative);
+        }
+        const plainRate = (plain.decodeTokens * 1000) / plain.decodeMs;
         const rate = (spec.decodeTokens * 1000) / spec.decodeMs;
         const equal = spec.texts.every((t, i) => t === plain.texts[i]);
         rows.push({
@@ -157,9 +175,11 @@ async function measureCase(c: ModelCase, backend: Backend, log: (m: string) => v
           plainTokensPerSecond: plainRate,
           speculativeTokensPerSecond: rate,
           speedup: rate / plainRate,
+          plainTokensPerCpuSecond: (plain.decodeTokens * 1000) / plain.decodeCpuMs,
+          speculativeTokensPerCpuSecond: (spec.decodeTokens * 1000) / spec.decodeCpuMs,
           equalOutput: equal,
         });
-        log(`speculative: ${c.model} on ${backend}, ${d.label}: acceptance ${fmt(spec.accepted / spec.drafted)}, ${fmt(spec.completionTokens / spec.targetForwards)} tokens/forward, ${fmt(rate)} tokens/s (${fmt(rate / plainRate)}x)${equal ? '' : ', OUTPUT DIFFERS'}`);
+        log(`speculative: ${c.model} on ${backend}, ${d.label}: acceptance ${fmt(spec.accepted / spec.drafted)}, ${fmt(spec.completionTokens / spec.targetForwards)} tokens/forward, ${fmt(rate)} against ${fmt(plainRate)} tokens/s plain (${fmt(rate / plainRate)}x)${equal ? '' : ', OUTPUT DIFFERS'}`);
       } finally {
         draft?.dispose();
       }
@@ -219,11 +239,11 @@ export const speculativeSection: BenchSection = {
     const lines = [
       '## Speculative decoding: tokens per target forward at equal output',
       '',
-      `Greedy requests one at a time, each run without and with speculation (k = ${K}, adaptive) on the same backend in the same run; output equal in every row (asserted). Acceptance: accepted / drafted tokens; tokens per forward: completion tokens / target forwards; decode tokens/s from each request's first token to its last. SmolLM2-135M shape: synthetic weights (seed 7), random-id prompts; its self-drafters are the same weights quantized.`,
+      `Greedy requests one at a time, each prompt run without and then with speculation (k = ${K}, adaptive) on the same engine, alternating; output equal in every row (asserted). Acceptance: accepted / drafted tokens; tokens per forward: completion tokens / target forwards; decode tokens/s from each request's first token to its last, wall clock and per CPU-second of this process (all threads; steadier when other processes share the cores). Machine load average ${loadavg().map((l) => fmt(l, 2)).join(' / ')} at the end. SmolLM2-135M shape: synthetic weights (seed 7), random-id prompts; its self-drafters are the same weights quantized.`,
       '',
-      '| model | backend | drafter | requests x tokens | acceptance | tokens / target forward | plain tok/s | speculative tok/s | speedup |',
-      '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-      ...rows.map((r) => `| ${r.model} | ${r.backend} | ${r.drafter} | ${r.requests} x ${r.completionTokens / r.requests} | ${fmt(r.acceptance)} | ${fmt(r.tokensPerForward)} | ${fmt(r.plainTokensPerSecond)} | ${fmt(r.speculativeTokensPerSecond)} | ${fmt(r.speedup)}x |`),
+      '| model | backend | drafter | requests x tokens | acceptance | tokens / target forward | plain tok/s | speculative tok/s | speedup | per CPU-s: plain | speculative | speedup |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+      ...rows.map((r) => `| ${r.model} | ${r.backend} | ${r.drafter} | ${r.requests} x ${r.completionTokens / r.requests} | ${fmt(r.acceptance)} | ${fmt(r.tokensPerForward)} | ${fmt(r.plainTokensPerSecond)} | ${fmt(r.speculativeTokensPerSecond)} | ${fmt(r.speedup)}x | ${fmt(r.plainTokensPerCpuSecond)} | ${fmt(r.speculativeTokensPerCpuSecond)} | ${fmt(r.speculativeTokensPerCpuSecond / r.plainTokensPerCpuSecond)}x |`),
       '',
     ];
     return { markdown: lines.join('\n'), data: { k: K, rows }, skipped };

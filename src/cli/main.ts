@@ -13,6 +13,7 @@ const USAGE = `folio — an in-tab LLM runtime, from the command line
                  [--kernels auto|gpu|fallback] [--cpu-kernels wasm|js]
                  [--no-bos] [--ignore-eos] [--json] [--json-schema FILE | --grammar FILE]
                  [--kv-budget N [--kv-policy paged-eviction|window]] [--context-shift]
+                 [--speculative ngram [--speculative-k N]]
                  [--speculative draft --draft-model <dir|url|file.gguf> [--draft-weights F]]
       generate text; --json prints {prompt_ids, generated_ids, text, completion}.
       --kv-budget holds at most N tokens of KV (plus the block being filled), evicting
@@ -27,6 +28,8 @@ const USAGE = `folio — an in-tab LLM runtime, from the command line
       quantizer would (auto: by the adapter's limits; a GGUF file keeps its own formats);
       --kernels picks WebGPU's kernel set (auto: fallback on a CPU adapter, else gpu);
       --cpu-kernels picks the CPU backend's: WebAssembly SIMD (default) or the TypeScript reference.
+      --speculative ngram drafts up to N tokens (4 by default) by prompt lookup and verifies them
+      in one forward each: the same output, fewer forwards (--json adds speculative: counts);
       --draft-model drafts with a second model sharing the model's tokenizer (a smaller one, or the
       same model with --draft-weights q4_0|f16), on its own KV; CPU backend only; --json adds the counts;
       webgpu (the default) runs in headless Chromium (/usr/bin/chromium, or FOLIO_CHROMIUM);

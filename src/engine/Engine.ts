@@ -18,10 +18,10 @@ import { Request } from './Request.ts';
 import { runForward, type StepOutput } from './runForward.ts';
 import { newChoice, StepSampler } from './StepSampler.ts';
 import { typedError } from './typedError.ts';
-import { type Drafters, Speculation, type SpeculativeParam } from '../speculative/Speculation.ts';
+import { Speculation, type SpeculativeOptions } from '../speculative/Speculation.ts';
 import { yieldToEventLoop } from './yieldToEventLoop.ts';
 
-export interface EngineOptions {
+export interface EngineOptions extends SpeculativeOptions {
   modelName: string;
   fingerprint: string;
   /** Tokens per step across the batch (chunked prefill budget). */
@@ -45,9 +45,6 @@ export interface EngineOptions {
    * engine awaits it before its next request. Without it, a lost device stays lost.
    */
   rebuildBackend?: () => Promise<ForwardBackend>;
-  /** Speculative decoding's drafters (n-gram lookup always; loadEngine adds a draft model) and every request's default. */
-  drafters?: Drafters;
-  speculative?: SpeculativeParam;
 }
 
 /** One engine step as `onStep` sees it; times in ms from performance.now(). */
@@ -96,7 +93,7 @@ export class Engine {
     private readonly opts: EngineOptions,
   ) {
     this.device = { backend, scheduler: this.newScheduler(backend) };
-    this.speculation = new Speculation(opts.drafters, opts.speculative, opts.onWarning);
+    this.speculation = new Speculation(opts.drafters, opts.speculative, opts.onWarning, backend.config.vocabSize);
     this.persistence = opts.prefixStore ? new PrefixPersistence(this.scheduler.kv, backend, opts.prefixStore, opts) : null;
     // A rebuilt device starts with an empty KV cache: the lost device's blocks must never be hit.
     this.recovery = new DeviceRecovery(opts.rebuildBackend, opts.onWarning, (b) => this.install(b));
@@ -247,7 +244,8 @@ export class Engine {
   private async step(): Promise<boolean> {
     const onStep = this.opts.onStep;
     const start = onStep ? performance.now() : 0;
-    await this.speculation.draft(this.scheduler);
+    const drafting = this.speculation.draft(this.scheduler);
+    if (drafting) await drafting;
     const plan = this.scheduler.schedule();
     if (plan.chunks.length === 0) {
       this.scheduler.appendTokens([]);

@@ -130,7 +130,8 @@ export class GpuBackend implements ForwardBackend {
     const plan = planKvCache(c, sizes, binding.bytes);
     this.blockSize = opts.blockSize;
     this.numBlocks = plan.numBlocks;
-    this.shape = kernelShape(c, opts.blockSize, fallback ? 1 : 64);
+    // One lane per row in the row reductions on CPU adapters whichever set runs (barriers are dear there).
+    this.shape = kernelShape(c, opts.blockSize, fallback || gpu.cpuAdapter ? 1 : 64);
     this.invFreq = ropeInvFreq(c);
     const embed = this.weights.embed;
     this.kernels = createKernels(gpu.device, this.shape, embed.kind === 'packed' ? embed.format : null, this.kernelSet);

@@ -11,6 +11,7 @@ import reduceSrc from '../../wgsl/matmul_splitk_reduce.wgsl?raw';
 import tiledSrc from '../../wgsl/matmul_tiled.wgsl?raw';
 import type { WeightFormat } from '../quant/formats.ts';
 import { packedRowBytes, unitElems, withFormat } from './formatKernels.ts';
+import { foldedGrid } from './grid.ts';
 
 /** Invocations per GEMV workgroup (the kernel's WG). */
 export const GEMV_WG = 64;
@@ -128,12 +129,21 @@ export const GEMV_PASS_ROWS = 8;
 
 /**
  * Up to how many rows a step's products take the GEMV rather than the tiled GEMM: 8 on GPUs (one
- * pass; the tiled GEMM reads each weight once per 32 rows), 64 on CPU adapters, where the GEMV's
- * CPU shape has no barrier and the tiled GEMM two per 32 values of K (SwiftShader switches all 64
- * invocations at each); a CPU is bound by arithmetic there, not by re-reading weights.
+ * pass; the tiled GEMM reads each weight once per 32 rows), every row count on CPU adapters, where
+ * the GEMV's CPU shape has no barrier and the tiled GEMM two per 32 values of K (SwiftShader
+ * switches all 64 invocations at each; it also takes SwiftShader ~7-10 s to compile, per device);
+ * a CPU is bound by arithmetic there, not by re-reading weights once per 8 rows.
  */
 export function gemvMaxRows(cpuAdapter: boolean): number {
-  return cpuAdapter ? 64 : GEMV_PASS_ROWS;
+  return cpuAdapter ? Infinity : GEMV_PASS_ROWS;
+}
+
+/** The GEMV's grid: the plan's workgroups folded into (x, y), one layer z per pass of 8 rows. */
+export function gemvGrid(plan: GemvPlan, rows: number, maxPerDim: number): [number, number, number] {
+  const passes = Math.ceil(rows / GEMV_PASS_ROWS);
+  if (passes > maxPerDim) throw new RangeError(`a step of ${rows} rows is more than this GPU dispatches at once`);
+  const [x, y] = foldedGrid(plan.workgroups, maxPerDim);
+  return [x, y, passes];
 }
 
 /** Checks a product's shape against the GEMV's limits: K whole blocks and units, rows of x 1..maxRows. */

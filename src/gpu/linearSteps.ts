@@ -5,7 +5,7 @@
  * rows (decode: one pipeline per row count, compiled on first use) and
  * wgsl/matmul_packed_gemm.wgsl beyond (prefill: the row count from the `rows` uniform).
  * The 'gpu' set: every weight, f32 included (as an F32 part), takes per part the GEMV of
- * src/gpu/gemv.ts (plus its split-K reduce) for up to 8 rows (64 on CPU adapters) and the tiled
+ * src/gpu/gemv.ts (plus its split-K reduce) for up to 8 rows (all rows on CPU adapters) and the tiled
  * GEMM beyond; each part's shape is a uniform, so its pipelines serve every part.
  * Then wgsl/bias_add.wgsl adds a bias. Pipelines of packed parts share explicit layouts, so one
  * bind group per part serves every row count.
@@ -17,7 +17,7 @@ import { bindBuffers } from './bindGroups.ts';
 import { withFormat } from './formatKernels.ts';
 import type { LinearWeights, PackedPart } from './gpuWeights.ts';
 import { foldedGrid, grid64 } from './grid.ts';
-import { checkGemvShape, GEMV_PASS_ROWS, gemvMaxRows, gemvParamsBuffer, gemvPipeline, planGemv, splitReducePipeline, tiledGrid, tiledPipeline } from './gemv.ts';
+import { checkGemvShape, GEMV_PASS_ROWS, gemvGrid, gemvMaxRows, gemvParamsBuffer, gemvPipeline, planGemv, splitReducePipeline, tiledGrid, tiledPipeline } from './gemv.ts';
 import type { KernelSet } from './kernelSet.ts';
 import { matmulPipeline } from './kernels.ts';
 import { MAX_M, packedMatmul, type PackedMatmul } from './packedMatmul.ts';
@@ -130,7 +130,7 @@ export class LinearKernels {
 
   /**
    * The 'gpu' set's product of one part: the GEMV (split K: then the reduce) up to gemvMaxRows rows
-   * (8 on GPUs, 64 on CPU adapters), the tiled GEMM beyond. The part's shape is a small uniform written here once, so the pipelines are
+   * (8 on GPUs, all on CPU adapters), the tiled GEMM beyond. The part's shape is a small uniform written here once, so the pipelines are
    * one per (format, rows, lanes, xSilu), shared by every part and every row count.
    */
   private gpuPartStep(k: number, stride: number, part: PackedPart, io: LinearIo, unused: GPUBuffer): LinearStep {
@@ -159,7 +159,7 @@ export class LinearKernels {
         }
         checkGemvShape(part.format, k, rows, maxRows);
         const gemv = this.cached(`gemv ${JSON.stringify(kernel)}`, () => gemvPipeline(this.device, kernel, this.productPipelineLayout));
-        this.dispatch(pass, gemv, gemvGroup, foldedGrid(plan.workgroups, this.maxPerDim));
+        this.dispatch(pass, gemv, gemvGroup, gemvGrid(plan, rows, this.maxPerDim));
         if (reduceGroup) {
           const reduce = this.cached('reduce', () => splitReducePipeline(this.device, this.reducePipelineLayout));
           this.dispatch(pass, reduce, reduceGroup, grid64(rows * part.n, this.maxPerDim));
@@ -227,9 +227,9 @@ export class LinearKernels {
     return [Math.ceil(n / 256), y];
   }
 
-  private dispatch(pass: GPUComputePassEncoder, pipeline: GPUComputePipeline, group: GPUBindGroup, [x, y]: [number, number]): void {
+  private dispatch(pass: GPUComputePassEncoder, pipeline: GPUComputePipeline, group: GPUBindGroup, [x, y, z = 1]: [number, number] | [number, number, number]): void {
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, group);
-    pass.dispatchWorkgroups(x, y);
+    pass.dispatchWorkgroups(x, y, z);
   }
 }

@@ -132,7 +132,7 @@ export class Scheduler<P = unknown> {
     // Decodes before prefill chunks, so that a long prompt never stalls the others' streams.
     const decodes = order.filter((s) => s.numUncomputed === 1);
     const prefills = order.filter((s) => s.numUncomputed > 1);
-    fitDrafts(decodes, step.budget, this.maxModelLen);
+    fitDrafts(decodes, step.budget, this.kv.pool, this.maxModelLen);
     for (const seq of [...decodes, ...prefills]) {
       if (step.budget === 0) break;
       if (seq.status === 'running') this.scheduleRunning(seq, Math.min(seq.numUncomputed + seq.draft.length, step.budget), step, preempted);

@@ -17,16 +17,23 @@ import type { ScheduledChunk } from './StepPlan.ts';
  */
 
 /**
- * Trims the drafts of `decodes` so that, under the step's token `budget`, every decode keeps its
- * own row first (drafts take what the decodes leave, first come first served), and so that
- * accepted drafts plus the token after them never pass maxTokens nor the context `maxLen`.
+ * Trims the drafts of `decodes` so that every decode keeps its own row and block first: drafts
+ * take only the tokens of the step's `budget` and the free blocks that the decodes leave (first
+ * come first served), so speculation never preempts a sequence; and so that accepted drafts plus
+ * the token after them never pass maxTokens nor the context `maxLen`.
  */
-export function fitDrafts(decodes: readonly Sequence<unknown>[], budget: number, maxLen = Infinity): void {
+export function fitDrafts(decodes: readonly Sequence<unknown>[], budget: number, pool: BlockPool, maxLen = Infinity): void {
+  if (!decodes.some((s) => s.draft.length > 0)) return;
   let spare = Math.max(0, budget - decodes.length);
+  let spareBlocks = pool.numFree;
+  for (const seq of decodes) spareBlocks -= seq.table.cost(1, pool);
   for (const seq of decodes) {
-    const fits = Math.max(0, Math.min(spare, seq.maxTokens - seq.numOutput - 1, maxLen - seq.tokens.length));
-    if (seq.draft.length > fits) seq.draft = seq.draft.slice(0, fits);
-    spare -= seq.draft.length;
+    let d = Math.max(0, Math.min(seq.draft.length, spare, seq.maxTokens - seq.numOutput - 1, maxLen - seq.tokens.length));
+    const own = seq.table.cost(1, pool);
+    while (d > 0 && seq.table.cost(1 + d, pool) - own > spareBlocks) d--;
+    if (seq.draft.length > d) seq.draft = seq.draft.slice(0, d);
+    spare -= d;
+    spareBlocks -= seq.table.cost(1 + d, pool) - own;
   }
 }
 

@@ -74,7 +74,7 @@ export class DraftModelDrafter implements Drafter {
       this.kv.clear();
       if (!this.warned) this.opts.onWarning?.(`speculative decoding: the draft model failed (${e instanceof Error ? e.message : String(e)}); it drafts nothing for that step`);
       this.warned = true;
-      return requests.map(() => ({ tokens: [], probs: null }));
+      return requests.map((r) => ({ tokens: [], probs: r.sampling ? [] : null }));
     }
     const byRequest = new Map(active.map((a) => [a.req, a]));
     return requests.map((r) => {

@@ -6,10 +6,16 @@ import type { Request } from '../engine/Request.ts';
 import { nextK } from './adaptiveK.ts';
 import type { DraftRequest, Drafter } from './Drafter.ts';
 import { NgramDrafter } from './NgramDrafter.ts';
-import { parseSpeculative, type SpeculativeLimits, type SpeculativeMethod } from './speculativeParams.ts';
+import { parseSpeculative, type SpeculativeLimits, type SpeculativeMethod, type SpeculativeParam } from './speculativeParams.ts';
 import { type Verdict, verifyDraft } from './verify.ts';
 
-export type { SpeculativeParam } from './speculativeParams.ts';
+/** The engine's options for speculative decoding (EngineOptions has them). */
+export interface SpeculativeOptions {
+  /** n-gram lookup always; loadEngine adds a draft model's drafter. */
+  drafters?: Drafters;
+  /** Every request's default unless it sets its own (`speculative: false` opts out). */
+  speculative?: SpeculativeParam;
+}
 
 /** The drafters an engine offers: n-gram lookup always, a draft model when one is loaded (loadEngine). */
 export interface Drafters {
@@ -51,8 +57,11 @@ export class Speculation {
   private readonly probs = new Map<string, Float32Array[] | null>();
   private warned = false;
 
-  /** `defaults`: the engine's `speculative` option, validated as a request's is (refused by name). */
-  constructor(drafters: Drafters = {}, defaults?: unknown, private readonly onWarning?: (message: string) => void) {
+  /**
+   * `defaults`: the engine's `speculative` option, validated as a request's is (refused by name).
+   * `vocabSize`: drafts are cut at the first id outside the vocabulary, which the forward could not embed.
+   */
+  constructor(drafters: Drafters = {}, defaults?: unknown, private readonly onWarning?: (message: string) => void, private readonly vocabSize = Infinity) {
     this.drafters = { ngram: drafters.ngram ?? new NgramDrafter(), draft: drafters.draft };
     const draftModel = drafters.draft ? (drafters.draftModel ?? 'draft') : null;
     const def = defaults === undefined || defaults === null ? null : parseSpeculative(defaults, draftModel, 'speculative (engine default)');
@@ -62,9 +71,11 @@ export class Speculation {
   /**
    * Sets the draft (Sequence.draft) of every running sequence that decodes and whose request
    * speculates, at most its k tokens and never past its maxTokens or the context. Drafters that
-   * fail cost their drafts for this step only (a warning), never the requests.
+   * fail cost their drafts for this step only (a warning), never the requests. Null, at once,
+   * when no sequence wants a draft: a step without speculation waits for nothing (not even a
+   * microtask, so that requests arriving meanwhile join the next step, as without it).
    */
-  async draft(scheduler: Scheduler<Request>): Promise<void> {
+  draft(scheduler: Scheduler<Request>): Promise<void> | null {
     this.sweep(scheduler);
     const wanted: Record<SpeculativeMethod, { seq: Sequence<Request>; req: DraftRequest }[]> = { ngram: [], draft: [] };
     for (const seq of scheduler.runningSequences) {
@@ -80,6 +91,10 @@ export class Speculation {
       const sampling = s.temperature > 0 && rng ? { temperature: s.temperature, topK: s.topK, topP: s.topP, next: () => rng.next() } : undefined;
       wanted[option.method].push({ seq, req: { seqId: seq.id, context: seq.tokens, k: room, sampling } });
     }
+    return wanted.ngram.length + wanted.draft.length === 0 ? null : this.propose(wanted);
+  }
+
+  private async propose(wanted: Record<SpeculativeMethod, { seq: Sequence<Request>; req: DraftRequest }[]>): Promise<void> {
     for (const method of ['ngram', 'draft'] as const) {
       const list = wanted[method];
       const drafter = this.drafters[method];
@@ -88,7 +103,9 @@ export class Speculation {
         const drafts = await drafter.propose(list.map((w) => w.req));
         list.forEach(({ seq, req }, i) => {
           const d = drafts[i];
-          seq.draft = d ? d.tokens.slice(0, req.k) : [];
+          const tokens = d ? d.tokens.slice(0, req.k) : [];
+          const bad = tokens.findIndex((t) => !Number.isInteger(t) || t < 0 || t >= this.vocabSize);
+          seq.draft = bad < 0 ? tokens : tokens.slice(0, bad);
           this.probs.set(seq.id, d?.probs ?? null);
         });
       } catch (e) {

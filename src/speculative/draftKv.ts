@@ -36,6 +36,15 @@ export class DraftKv {
     return this.seqs.size;
   }
 
+  has(seqId: string): boolean {
+    return this.seqs.has(seqId);
+  }
+
+  /** The sequences held, least recently used first. */
+  sequences(): DraftSequence[] {
+    return [...this.seqs.values()];
+  }
+
   /** The sequence, marked most recently used (created empty when new). */
   touch(seqId: string): DraftSequence {
     const seq = this.seqs.get(seqId) ?? { seqId, tokens: [], blocks: [] };

@@ -1,13 +1,13 @@
 import { bindBuffers } from '../../src/gpu/bindGroups.ts';
 
 /** Runs one kernel on given buffers (binding i = buffers[i]) and waits for it. */
-export async function dispatch(device: GPUDevice, pipeline: GPUComputePipeline, buffers: GPUBuffer[], [x, y]: [number, number]): Promise<void> {
+export async function dispatch(device: GPUDevice, pipeline: GPUComputePipeline, buffers: GPUBuffer[], [x, y, z = 1]: [number, number] | [number, number, number]): Promise<void> {
   device.pushErrorScope('validation');
   const encoder = device.createCommandEncoder();
   const pass = encoder.beginComputePass();
   pass.setPipeline(pipeline);
   pass.setBindGroup(0, bindBuffers(device, pipeline, buffers));
-  pass.dispatchWorkgroups(x, y);
+  pass.dispatchWorkgroups(x, y, z);
   pass.end();
   device.queue.submit([encoder.finish()]);
   const err = await device.popErrorScope();

@@ -11,7 +11,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dawnDevice, dawnGpu } from '../../src/gpu/dawn.ts';
 import { packedWords } from '../../src/gpu/formatKernels.ts';
-import { type GemvPlan, gemvParamsBuffer, gemvPipeline, splitReducePipeline, tiledGrid, tiledPipeline } from '../../src/gpu/gemv.ts';
+import { type GemvPlan, gemvGrid, gemvParamsBuffer, gemvPipeline, splitReducePipeline, tiledGrid, tiledPipeline } from '../../src/gpu/gemv.ts';
 import { foldedGrid, grid64 } from '../../src/gpu/grid.ts';
 import { packedMatmul, type PackedMatmulSpec } from '../../src/gpu/packedMatmul.ts';
 import { dequantize, FORMATS, quantize, type WeightFormat } from '../../src/quant/index.ts';
@@ -174,7 +174,7 @@ describe("the 'gpu' kernel set's GEMV and tiled GEMM equal dequantize + f32 matm
         const [dw, dx, dy, dg] = dev === device ? [w, x, y, g] : await Promise.all([w, x, y, g].map((b) => copyTo(b, dev)));
         const partial = split > 1 ? upload(dev, new Float32Array(split * gemv.m * gemv.n)) : dy;
         const dims = rowsUniform(dev, gemv.m);
-        await dispatch(dev, p, [dims, params, dw, dx, partial, dg], foldedGrid(gemv.plan.workgroups, 65535));
+        await dispatch(dev, p, [dims, params, dw, dx, partial, dg], gemvGrid(gemv.plan, gemv.m, 65535));
         if (split > 1) await dispatch(dev, splitReducePipeline(dev), [dims, params, partial, dy], grid64(gemv.m * gemv.n, 65535));
         if (dev !== device) device.queue.writeBuffer(y, 0, (await readF32(dev, dy, gemv.m * gemv.n)) as Float32Array<ArrayBuffer>);
       });
@@ -203,7 +203,8 @@ describe("the 'gpu' kernel set's GEMV and tiled GEMM equal dequantize + f32 matm
       const dims = rowsUniform(device, m);
       for (const [w, n, off] of [[w0, 23, 0], [w1, 17, 23]] as const) {
         const params = gemvParamsBuffer(device, { k, n, yStride: 40, yOffset: off, split: 1, accumulate: false });
-        await dispatch(device, p, [dims, params, upload(device, packedWords(quantize('F16', w))), xb, y, xb], foldedGrid(Math.ceil(n / 2), 65535));
+        const plan = { rows: 2, lanes: 64, split: 1, workgroups: Math.ceil(n / 2) };
+        await dispatch(device, p, [dims, params, upload(device, packedWords(quantize('F16', w))), xb, y, xb], gemvGrid(plan, m, 65535));
       }
       const got = await readF32(device, y, m * 40);
       for (let r = 0; r < m; r++) {

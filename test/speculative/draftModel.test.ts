@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FolioEngine } from '../../src/api/FolioEngine.ts';
 import { createCpuBackend } from '../../src/cpu/cpuKernels.ts';
@@ -12,6 +13,7 @@ import { type LoadedModel, loadModel } from '../../src/model/loadModel.ts';
 import { openSource } from '../../src/model/ModelSource.ts';
 import type { DraftRequest } from '../../src/speculative/Drafter.ts';
 import { DraftModelDrafter } from '../../src/speculative/DraftModelDrafter.ts';
+import { DraftKv } from '../../src/speculative/draftKv.ts';
 import { type DraftHost, loadDraftModel } from '../../src/speculative/draftModelLoad.ts';
 import { checkSameTokenizer } from '../../src/speculative/draftTokenizerCheck.ts';
 import { DEFAULT_MODEL, SHARED } from '../paths.ts';
@@ -172,5 +174,47 @@ describe('loadEngine with speculative.draftModel', () => {
     }
     await expect(loadEngine({ source: new FolderSource(DEFAULT_MODEL), backend: 'cpu', speculative: { draftWeights: 'q4_0' } })).rejects.toThrow(/speculative\.draftWeights: needs speculative\.draftModel/);
     await expect(loadEngine({ source: new FolderSource(DEFAULT_MODEL), backend: 'cpu', speculative: { method: 'draft' } })).rejects.toBeInstanceOf(InvalidParamsError);
+  });
+});
+
+describe('DraftKv', () => {
+  it('keeps every block either free or held by exactly one sequence, sized to its positions (property)', () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('reserve' as const), seq: fc.integer({ min: 0, max: 4 }), positions: fc.integer({ min: 0, max: 80 }), protect: fc.boolean() }),
+      fc.record({ kind: fc.constant('truncate' as const), seq: fc.integer({ min: 0, max: 4 }), keep: fc.integer({ min: 0, max: 80 }) }),
+      fc.record({ kind: fc.constant('release' as const), seq: fc.integer({ min: 0, max: 5 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+        const kv = new DraftKv(9, 8);
+        const reserved = new Map<string, number>();
+        for (const o of ops) {
+          const id = `s${o.seq}`;
+          if (o.kind === 'release') {
+            kv.release(id);
+            reserved.delete(id);
+          } else if (o.kind === 'truncate') {
+            const seq = kv.touch(id);
+            kv.truncate(seq, o.keep);
+            reserved.set(id, Math.min(reserved.get(id) ?? 0, seq.tokens.length));
+          } else {
+            const seq = kv.touch(id);
+            // Tokens fill what was reserved, as the drafter's forwards do.
+            if (kv.reserve(seq, o.positions, new Set(o.protect ? [id, 's0'] : [id]))) {
+              reserved.set(id, Math.max(reserved.get(id) ?? 0, o.positions));
+              while (seq.tokens.length < reserved.get(id)!) seq.tokens.push(seq.tokens.length);
+            }
+            for (const other of [...reserved.keys()]) if (!kv.has(other)) reserved.delete(other);
+          }
+          const held = kv.sequences().flatMap((s) => s.blocks);
+          expect(new Set(held).size).toBe(held.length);
+          expect(held.length + kv.pool.numFree).toBe(9);
+          for (const s of kv.sequences()) expect(s.blocks.length).toBe(Math.ceil(s.tokens.length / 8));
+        }
+        for (const s of kv.sequences()) kv.release(s.seqId);
+        expect(kv.pool.numFree).toBe(9);
+      }),
+      { numRuns: 100 },
+    );
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidParamsError } from '../../src/errors.ts';
+import { KvCache } from '../../src/kv/KvCache.ts';
 import { Rng } from '../../src/sampling/Rng.ts';
 import { type DrawParams, sampleWithU } from '../../src/sampling/sample.ts';
 import { nextK } from '../../src/speculative/adaptiveK.ts';
@@ -145,5 +146,30 @@ describe('verification', () => {
     const biased = new Array<number>(vocab).fill(0);
     biased[argmaxP] = draws;
     expect(chiSquarePValue(biased, p)).toBeLessThan(0.01);
+  });
+});
+
+describe('rollback (BlockTable.truncate)', () => {
+  it('releases the blocks past the kept entries, keeps a partly filled one unhashed, and never cuts a hashed block', () => {
+    const kv = new KvCache({ numBlocks: 8, blockSize: 4, modelFingerprint: 'fp' });
+    const table = kv.createTable('s');
+    const chain = kv.prefix.newChain();
+    const tokens = [1, 2, 3, 4, 5, 6];
+    table.append(6, kv.pool);
+    kv.prefix.commit(table, chain, tokens); // block 0 hashed
+    table.append(7, kv.pool); // 13 entries over 4 blocks: drafts
+    expect(table.blocks.length).toBe(4);
+    const used = kv.pool.numUsed;
+    table.truncate(9, kv.pool); // 3 drafts accepted
+    expect(table.numTokens).toBe(9);
+    expect(table.blocks.length).toBe(3);
+    expect(kv.pool.numUsed).toBe(used - 1);
+    kv.prefix.commit(table, chain, [...tokens, 7, 8, 9]);
+    expect(kv.pool.hashOf(table.blocks[1])).toBeDefined();
+    expect(kv.pool.hashOf(table.blocks[2])).toBeUndefined(); // partly filled: never hashed
+    expect(() => table.truncate(7, kv.pool)).toThrow(RangeError); // would cut hashed block 1
+    expect(() => table.truncate(10, kv.pool)).toThrow(RangeError); // past the end
+    kv.dropTable(table);
+    expect(kv.pool.numUsed).toBe(0);
   });
 });
