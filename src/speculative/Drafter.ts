@@ -41,4 +41,6 @@ export interface Drafter {
   propose(requests: readonly DraftRequest[]): Promise<Draft[]>;
   /** The sequence finished, was aborted or preempted: drop whatever the drafter keeps for it. */
   release(seqId: string): void;
+  /** Frees what the drafter holds beyond the engine's life (a draft model's backend). */
+  dispose?(): void;
 }

@@ -156,6 +156,12 @@ export class Speculation {
     return st;
   }
 
+  /** Frees the drafters' resources (a draft model's backend and KV) with the engine's backend. */
+  dispose(): void {
+    this.drafters.ngram?.dispose?.();
+    this.drafters.draft?.dispose?.();
+  }
+
   /** Drops what is kept for sequences no longer running (finished, aborted, preempted), and tells their drafters. */
   private sweep(scheduler: Scheduler<Request>): void {
     const running = new Set(scheduler.runningSequences.map((s) => s.id));

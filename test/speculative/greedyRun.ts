@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import type { Usage } from '../../src/api/openai.ts';
 import { FolioEngine } from '../../src/api/FolioEngine.ts';
 import type { Engine } from '../../src/engine/Engine.ts';
@@ -82,4 +83,30 @@ export async function runCases(engine: Engine, cases: readonly Case[], maxTokens
     scheduler.add = add;
     scheduler.fork = fork;
   }
+}
+
+/** A run's speculative counts summed over its requests, and its completion tokens. */
+export interface ArmCounts {
+  drafted: number;
+  accepted: number;
+  targetForwards: number;
+  completion: number;
+}
+
+/**
+ * Asserts that `spec` (one speculative run of the cases) output exactly `plain`'s ids, choice by
+ * choice, and that every request it finished reports its counts; returns them summed.
+ */
+export function expectSameIds(plain: Outcome, spec: Outcome, label: string): ArmCounts {
+  expect(spec.ids.size, label).toBe(plain.ids.size);
+  for (const [key, ids] of plain.ids) expect(spec.ids.get(key), `${label} ${key}`).toEqual(ids);
+  const done = spec.usage.filter((u): u is Usage => u !== null);
+  expect(done.every((u) => u.speculative !== undefined), label).toBe(true);
+  const sum = (f: (u: Usage) => number) => done.reduce((a, u) => a + f(u), 0);
+  return {
+    drafted: sum((u) => u.speculative!.drafted_tokens),
+    accepted: sum((u) => u.speculative!.accepted_tokens),
+    targetForwards: sum((u) => u.speculative!.target_forwards),
+    completion: sum((u) => u.completion_tokens),
+  };
 }
