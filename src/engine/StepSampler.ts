@@ -128,7 +128,12 @@ export class StepSampler {
     const tokens = [...chunk.tokens.slice(1, 1 + verdict.accepted), verdict.token];
     for (let j = 0; ; j++) {
       const end = this.emit(seq, request, choice, tokens[j], null, j);
-      if (end === 'stop') return null;
+      if (end === 'stop') {
+        // The drafts accepted before the stop were streamed: they are output (ids, usage) as
+        // plain decoding's would be, though the scheduler no longer holds the sequence to append them.
+        for (const t of tokens.slice(0, j)) seq.appendToken(t);
+        return null;
+      }
       if (end === 'last' || j === tokens.length - 1) return { seqId: seq.id, token: tokens[j], accepted: j };
     }
   }

@@ -84,7 +84,7 @@ export async function loadEngine(opts: LoadEngineOptions): Promise<Engine> {
     deviceBytes = gpu.weightBytes;
     rebuildBackend = gpuRebuilder(opts.source, picked, weights.fingerprint, (w) => GpuBackend.create(w, gpuOpts));
   } else {
-    ({ backend, description: adapter } = await createCpuBackend(weights, { blockSize, numBlocks }, opts.cpu));
+    ({ backend, description: adapter, weightBytes: deviceBytes } = await createCpuBackend(weights, { blockSize, numBlocks }, opts.cpu));
   }
   return new Engine(backend, tokenizer, {
     modelName: opts.source.describe(),

@@ -17,11 +17,11 @@ describe('what the weights are made of, in stats', () => {
     expect(s.packedBytes).toBeLessThan(s.f32Bytes / 4);
   });
 
-  it('engine.stats() reports them; the CPU backend holds f32', async () => {
+  it('engine.stats() reports them; the WebAssembly CPU backend holds Q8_0 packed', async () => {
     const engine = await loadEngine({ source: await openSource(join(GGUF_DIR, 'stories260K-Q8_0.gguf')), backend: 'cpu' });
     const stats = await new FolioEngine(engine).stats();
     const s = weightSummary((await loadPath(join(GGUF_DIR, 'stories260K-Q8_0.gguf'))).weights);
-    expect(stats.weights).toEqual({ formats: s.formats, deviceBytes: s.f32Bytes });
+    expect(stats.weights).toEqual({ formats: s.formats, deviceBytes: s.packedBytes });
     expect(stats.weights!.formats).toMatch(/^Q8_0 31 · /);
   });
 });
