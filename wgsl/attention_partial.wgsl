@@ -24,13 +24,22 @@
 // Workgroup: WG invocations (128 on GPUs); grid (items * NUM_KV_HEADS) folded into x and y. Two
 //            barriers per tile, around the K/V load.
 // Preamble (host): const HEAD_DIM, TILE, Q_MAX, GROUP (= NUM_HEADS / NUM_KV_HEADS), WG, since
-//           workgroup and private arrays need const sizes.
+//           workgroup and private arrays need const sizes, and WHOLE_HEAD.
+// Slots: on GPUs (WHOLE_HEAD false) an invocation owns (row, head, vec4 of the head) slots, so the
+//   HD4 invocations of a head each recompute its scores: free where the kernel waits on K/V loads,
+//   and it spreads a decode step's few heads over many lanes. On CPU adapters (WHOLE_HEAD true,
+//   src/gpu/attention.ts flashShape) an invocation owns whole (row, head) slots, all HD4 vec4s of
+//   the accumulator: a CPU pays for every recomputed score and exp (16x at head_dim 64: it made
+//   a 16-stream step ~8x slower than the fallback set's attention on SwiftShader).
 // Assumes: HEAD_DIM % 4 == 0; each item's rows hold those keys' blocks at the same table
 //          indices; every row has w >= 1; no subgroups or f16 needed.
 
 const HD4: u32 = HEAD_DIM / 4u;
 const QG_MAX: u32 = Q_MAX * GROUP;
-const ACC_N: u32 = (QG_MAX * HD4 + WG - 1u) / WG;
+// vec4s of the accumulator per slot, and slots per (row, head).
+const SLOT_VEC4: u32 = select(1u, HD4, WHOLE_HEAD);
+const SLOT_DIV: u32 = select(HD4, 1u, WHOLE_HEAD);
+const ACC_N: u32 = (QG_MAX * SLOT_DIV + WG - 1u) / WG;
 const MASKED: f32 = -3.0e38;
 const DIRECT: u32 = 0xffffffffu;
 
@@ -64,22 +73,22 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   let k0 = plan[ib + 1u];
   let k1 = plan[ib + 2u];
   let qoff = plan[ib + 3u];
-  let slots = plan[ib + 4u] * GROUP * HD4; // (row, head in group, vec4 of the head)
+  let slots = plan[ib + 4u] * GROUP * SLOT_DIV; // (row, head in group[, vec4 of the head])
 
   // Each invocation owns up to ACC_N slots e = lid + a * WG: its running max, sum and
   // accumulator stay in registers, so a tile needs only the barriers around its load.
-  var acc: array<vec4<f32>, ACC_N>;
+  var acc: array<vec4<f32>, ACC_N * SLOT_VEC4>; // [a * SLOT_VEC4 + j]
   var run_m: array<f32, ACC_N>;
   var run_l: array<f32, ACC_N>;
   var keys: array<u32, ACC_N>;
   var q_base: array<u32, ACC_N>;
+  for (var a = 0u; a < ACC_N * SLOT_VEC4; a++) { acc[a] = vec4<f32>(0.0); }
   for (var a = 0u; a < ACC_N; a++) {
-    acc[a] = vec4<f32>(0.0);
     run_m[a] = MASKED;
     run_l[a] = 0.0;
     let e = lid + a * WG;
     if (e < slots) {
-      let qg = e / HD4;
+      let qg = e / SLOT_DIV;
       let row = plan[qoff + 2u * (qg / GROUP)];
       keys[a] = rows[row].w;
       q_base[a] = row * QKV4 + (kvh * GROUP + qg % GROUP) * HD4;
@@ -100,7 +109,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     for (var a = 0u; a < ACC_N; a++) {
       let e = lid + a * WG;
       if (e >= slots) { break; }
-      let d = e % HD4;
+      let d = (e % SLOT_DIV) * SLOT_VEC4; // the slot's first vec4 of the head
       let live = min(n, select(0u, keys[a] - t0, keys[a] > t0)); // keys past the row's count are masked
       for (var kk = 0u; kk < live; kk++) {
         var dotp = 0.0;
@@ -110,13 +119,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         if (s > run_m[a]) {
           let c = exp(run_m[a] - s);
           run_l[a] *= c;
-          acc[a] *= c;
+          for (var j = 0u; j < SLOT_VEC4; j++) { acc[a * SLOT_VEC4 + j] *= c; }
           run_m[a] = s;
         } else {
           p = exp(s - run_m[a]);
         }
         run_l[a] += p;
-        acc[a] += p * v_tile[kk * HD4 + d];
+        for (var j = 0u; j < SLOT_VEC4; j++) { acc[a * SLOT_VEC4 + j] += p * v_tile[kk * HD4 + d + j]; }
       }
     }
   }
@@ -124,15 +133,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   for (var a = 0u; a < ACC_N; a++) {
     let e = lid + a * WG;
     if (e >= slots) { break; }
-    let qg = e / HD4;
-    let d = e % HD4;
+    let qg = e / SLOT_DIV;
+    let d = (e % SLOT_DIV) * SLOT_VEC4;
     let h = kvh * GROUP + qg % GROUP;
     let row = plan[qoff + 2u * (qg / GROUP)];
     let part = plan[qoff + 2u * (qg / GROUP) + 1u];
     if (part == DIRECT) {
-      out[(row * NUM_HEADS + h) * HD4 + d] = acc[a] * (1.0 / run_l[a]);
+      for (var j = 0u; j < SLOT_VEC4; j++) { out[(row * NUM_HEADS + h) * HD4 + d + j] = acc[a * SLOT_VEC4 + j] * (1.0 / run_l[a]); }
     } else {
-      partials[(part * NUM_HEADS + h) * HD4 + d] = acc[a];
+      for (var j = 0u; j < SLOT_VEC4; j++) { partials[(part * NUM_HEADS + h) * HD4 + d + j] = acc[a * SLOT_VEC4 + j]; }
       if (d == 0u) { partials[plan[0] + part * NUM_HEADS + h] = vec4<f32>(run_m[a], run_l[a], 0.0, 0.0); }
     }
   }

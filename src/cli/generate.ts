@@ -59,7 +59,7 @@ export async function generateCommand(argv: string[]): Promise<number> {
   samplingParams(req.sampling); // refuse bad parameters before loading anything
   req.grammar = await constraintOption(values['json-schema'], values.grammar);
   if (req.grammar && req.kv) throw new InvalidParamsError('grammar', 'cannot be combined with --kv-budget or --context-shift');
-  Object.assign(req, draftModelOption(values['draft-model'], values['draft-weights'], values.speculative, values.backend));
+  Object.assign(req, draftModelOption(values['draft-model'], values['draft-weights'], values.speculative));
   req.speculative = speculativeOption(values.speculative, values['speculative-k'], req);
   const onText = values.json ? undefined : (t: string) => process.stdout.write(t);
   let result: GenerateResult;

@@ -5,19 +5,19 @@ import { launchChromium } from '../browser/chromium.ts';
 import { ROOT, startDevServer } from '../browser/devServer.ts';
 import { checkFileName } from '../model/ModelSource.ts';
 import type { GenerateRequest, GenerateResult } from './GenerateRequest.ts';
-import { localModel, MODEL_ROUTE, runGeneratePage } from './generatePageRun.ts';
+import { DRAFT_ROUTE, localModel, MODEL_ROUTE, runGeneratePage } from './generatePageRun.ts';
 
-/** Serves the files of one folder under MODEL_ROUTE, GET and HEAD, nothing outside it. */
-function serveFolder(folder: string): Plugin {
+/** Serves the files of one folder under `route` (MODEL_ROUTE, DRAFT_ROUTE), GET and HEAD, nothing outside it. */
+function serveFolder(folder: string, route: string): Plugin {
   return {
-    name: 'folio-model-folder',
+    name: `folio-model-folder${route.replaceAll('/', '-')}`,
     configureServer(server) {
       server.middlewares.use((req, res, next) => {
         const path = (req.url ?? '').split('?')[0];
-        if (!path.startsWith(MODEL_ROUTE)) return next();
+        if (!path.startsWith(route)) return next();
         let name: string;
         try {
-          name = decodeURIComponent(path.slice(MODEL_ROUTE.length));
+          name = decodeURIComponent(path.slice(route.length));
           checkFileName(name);
         } catch {
           res.statusCode = 400;
@@ -55,11 +55,13 @@ function ownDepsCache(): Plugin {
  */
 export async function generateInBrowser(req: GenerateRequest, onText?: (text: string) => void): Promise<GenerateResult & { adapter: string }> {
   const model = localModel(req.model);
-  const { url, server } = await startDevServer({ plugins: [ownDepsCache(), ...(model.folder ? [serveFolder(model.folder)] : [])] });
+  const draft = req.draftModel === undefined ? undefined : localModel(req.draftModel);
+  const folders = [...(model.folder ? [serveFolder(model.folder, MODEL_ROUTE)] : []), ...(draft?.folder ? [serveFolder(draft.folder, DRAFT_ROUTE)] : [])];
+  const { url, server } = await startDevServer({ plugins: [ownDepsCache(), ...folders] });
   try {
     const chromium = await launchChromium();
     try {
-      return await runGeneratePage(await chromium.context.newPage(), `${url}/src/cli/generatePage.html`, req, model, onText);
+      return await runGeneratePage(await chromium.context.newPage(), `${url}/src/cli/generatePage.html`, req, model, onText, draft);
     } finally {
       await chromium.close();
     }

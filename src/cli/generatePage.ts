@@ -24,7 +24,9 @@ const w = window as unknown as GeneratePageWindow;
 
 w.folioGenerate = async (req) => {
   try {
-    const spec = /^hf:/.test(req.model) ? req.model : new URL(req.model, location.href).href;
+    const resolve = (model: string) => (/^hf:/.test(model) ? model : new URL(model, location.href).href);
+    const spec = resolve(req.model);
+    if (req.draftModel !== undefined) req = { ...req, draftModel: resolve(req.draftModel) };
     const choice = req.weights ?? 'f32';
     const limits = choice === 'auto' ? await adapterLimits(navigator.gpu) : null;
     const model = await loadAnyModel(await openSource(spec), { weights: (config) => (choice === 'auto' ? pickWeights(config, limits).option : choice) });

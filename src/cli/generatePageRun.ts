@@ -8,6 +8,8 @@ import type { GeneratePageWindow, PageOutcome } from './generatePage.ts';
 
 /** Where the CLI's page server serves a local model folder (any folder, inside the repository or not). */
 export const MODEL_ROUTE = '/__folio-model/';
+/** Where it serves a local `--draft-model`'s folder. */
+export const DRAFT_ROUTE = '/__folio-draft/';
 
 /** A local model as the page server serves it: its folder, and the GGUF file in it if it is one; nulls for a URL. */
 export interface LocalModel {
@@ -31,7 +33,7 @@ export function localModel(model: string): LocalModel {
  * Opens the generate page at `pageUrl`, runs the request in it and streams its text back
  * through a Playwright binding; the page's typed errors are rethrown with their class.
  */
-export async function runGeneratePage(page: Page, pageUrl: string, req: GenerateRequest, model: LocalModel, onText?: (text: string) => void): Promise<GenerateResult & { adapter: string }> {
+export async function runGeneratePage(page: Page, pageUrl: string, req: GenerateRequest, model: LocalModel, onText?: (text: string) => void, draft?: LocalModel): Promise<GenerateResult & { adapter: string }> {
   await page.exposeFunction('folioCliText', (text: string) => onText?.(text));
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -44,8 +46,9 @@ export async function runGeneratePage(page: Page, pageUrl: string, req: Generate
   } catch (e) {
     throw new Error(`the generate page did not start in Chromium (${(e as Error).message})${pageErrors.length ? `: ${pageErrors.join('; ')}` : ''}`);
   }
-  const served = model.ggufFile ? MODEL_ROUTE + encodeURIComponent(model.ggufFile) : MODEL_ROUTE.slice(0, -1);
-  const pageReq: GenerateRequest = { ...req, model: model.folder ? served : req.model };
+  const served = (m: LocalModel, route: string) => (m.ggufFile ? route + encodeURIComponent(m.ggufFile) : route.slice(0, -1));
+  const pageReq: GenerateRequest = { ...req, model: model.folder ? served(model, MODEL_ROUTE) : req.model };
+  if (draft?.folder) pageReq.draftModel = served(draft, DRAFT_ROUTE);
   const outcome: PageOutcome = await page.evaluate((r) => (window as unknown as GeneratePageWindow).folioGenerate(r), pageReq);
   if (!outcome.ok) throw reviveError(outcome.error);
   return { ...outcome.result, adapter: outcome.adapter };

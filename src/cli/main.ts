@@ -31,7 +31,7 @@ const USAGE = `folio — an in-tab LLM runtime, from the command line
       --speculative ngram drafts up to N tokens (4 by default) by prompt lookup and verifies them
       in one forward each: the same output, fewer forwards (--json adds speculative: counts);
       --draft-model drafts with a second model sharing the model's tokenizer (a smaller one, or the
-      same model with --draft-weights q4_0|f16), on its own KV; CPU backend only; --json adds the counts;
+      same model with --draft-weights q4_0|f16), on its own backend and KV; --json adds the counts;
       webgpu (the default) runs in headless Chromium (/usr/bin/chromium, or FOLIO_CHROMIUM);
       cpu runs the CPU backend in Node
 

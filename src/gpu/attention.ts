@@ -27,6 +27,8 @@ export interface FlashShape {
   group: number;
   /** Invocations per workgroup. */
   workgroup: number;
+  /** An invocation owns whole (row, head) slots (CPU adapters) rather than one vec4 of a head (GPUs). */
+  wholeHead: boolean;
 }
 
 /**
@@ -34,14 +36,15 @@ export interface FlashShape {
  * to 64 (row, head) pairs per item, whose accumulators stay in registers. On a CPU adapter
  * (SwiftShader) workgroups are small and the memory too: a barrier there costs per invocation,
  * and Dawn's zero-initialization of workgroup memory takes SwiftShader seconds to compile for
- * large arrays (4.9 s against 1.0 s without it, measured, per device).
+ * large arrays (4.9 s against 1.0 s without it, measured, per device); and each invocation owns
+ * whole heads there (wholeHead), since a CPU pays for every score the GPU shape recomputes.
  */
 export function flashShape(s: KernelShape, workgroupBytes: number, cpuAdapter = false): FlashShape {
   const group = s.numHeads / s.numKvHeads;
   const maxQueries = Math.max(1, Math.min(16, Math.floor((cpuAdapter ? 16 : 64) / group)));
   const workgroup = cpuAdapter ? CPU_WORKGROUP : 128;
   for (const tile of cpuAdapter ? [CPU_TILE, 8, 4, 2, 1] : [32, 16, 8, 4, 2, 1]) {
-    if (2 * tile * s.headDim * 4 <= workgroupBytes) return { tile, maxQueries, group, workgroup };
+    if (2 * tile * s.headDim * 4 <= workgroupBytes) return { tile, maxQueries, group, workgroup, wholeHead: cpuAdapter };
   }
   throw new RangeError(`paged attention needs more workgroup memory than ${workgroupBytes} bytes for head dimension ${s.headDim}`);
 }
@@ -56,7 +59,7 @@ function compile(device: GPUDevice, label: string, code: string, constants: Reco
 
 export function attentionPartialPipeline(device: GPUDevice, s: KernelShape, f: FlashShape): GPUComputePipeline {
   if (s.headDim % 4 !== 0) throw new RangeError(`paged attention needs a head dimension that is a multiple of 4, got ${s.headDim}`);
-  const preamble = `const HEAD_DIM: u32 = ${s.headDim}u;\nconst TILE: u32 = ${f.tile}u;\nconst Q_MAX: u32 = ${f.maxQueries}u;\nconst GROUP: u32 = ${f.group}u;\nconst WG: u32 = ${f.workgroup}u;\n`;
+  const preamble = `const HEAD_DIM: u32 = ${s.headDim}u;\nconst TILE: u32 = ${f.tile}u;\nconst Q_MAX: u32 = ${f.maxQueries}u;\nconst GROUP: u32 = ${f.group}u;\nconst WG: u32 = ${f.workgroup}u;\nconst WHOLE_HEAD: bool = ${f.wholeHead};\n`;
   return compile(device, 'attention_partial', preamble + partialSrc, {
     NUM_HEADS: s.numHeads,
     NUM_KV_HEADS: s.numKvHeads,

@@ -17,9 +17,10 @@ export type ForwardTail = 'logits' | 'sample';
  * silu*up, down (+residual)], then the logit rows' final norm and LM head, and optionally
  * sampling (`tail`). The 'gpu' kernel set replaces rope, kv_write and paged attention by
  * rope_kv_write and flash-decoding (attention_partial, plus attention_reduce when a row has
- * several work items: src/gpu/attention.ts), and takes RMSNorm into the q|k|v and gate|up
- * products and SwiGLU into the down product (src/gpu/linearSteps.ts): 6 dispatches a layer (7
- * where a row's attention has several work items), against the fallback set's 11. WebGPU orders the dispatches of a pass, so each sees the previous one's writes.
+ * several work items: src/gpu/attention.ts), and on GPUs takes RMSNorm into the q|k|v and
+ * gate|up products and SwiGLU into the down product (src/gpu/linearSteps.ts LinearKernels.fuses):
+ * 6 dispatches a layer (7 where a row's attention has several work items; 9 on CPU adapters),
+ * against the fallback set's 10. WebGPU orders the dispatches of a pass, so each sees the previous one's writes.
  */
 export function encodeForward(
   pass: GPUComputePassEncoder,

@@ -104,8 +104,8 @@ export function engineSpeculation(option: EngineSpeculativeOption | undefined): 
  * `folio generate --speculative draft --draft-model X`: the draft model beside the CLI's target,
  * on the same kind of backend, with as many KV blocks (the CLI runs one sequence).
  */
-export function cliDraftModel(req: { model: string; draftModel?: string; draftWeights?: WeightsChoice; cpuKernels?: CpuOptions['kernels'] }, target: { tokenizerJson: unknown }, backend: ForwardBackend): Promise<DraftModelDrafter> {
+export function cliDraftModel(req: { model: string; draftModel?: string; draftWeights?: WeightsChoice; cpuKernels?: CpuOptions['kernels']; kernels?: KernelsOption }, target: { tokenizerJson: unknown }, backend: ForwardBackend): Promise<DraftModelDrafter> {
   if (req.draftModel === undefined) throw new InvalidParamsError('draft-model', "is needed by --speculative draft");
-  const host: DraftHost = { name: req.model, config: backend.config, tokenizerJson: target.tokenizerJson, backend: backend.name, blockSize: backend.blockSize, numBlocks: backend.numBlocks, cpu: { kernels: req.cpuKernels } };
+  const host: DraftHost = { name: req.model, config: backend.config, tokenizerJson: target.tokenizerJson, backend: backend.name, blockSize: backend.blockSize, numBlocks: backend.numBlocks, cpu: { kernels: req.cpuKernels }, kernels: req.kernels };
   return loadDraftModel({ draftModel: req.draftModel, draftWeights: req.draftWeights }, host);
 }

@@ -44,7 +44,7 @@ export function parseSpeculative(raw: unknown, draftModel: string | null, field 
   if (name !== undefined && !isString(name)) throw new InvalidParamsError(`${field}.draft_model`, `must be a string, got ${shown(name)}`);
   if (name !== undefined && method !== 'draft') throw new InvalidParamsError(`${field}.draft_model`, "is only for method 'draft'");
   if (method === 'draft') {
-    if (draftModel === null) throw new InvalidParamsError(`${field}.method`, "'draft' needs a draft model loaded with the engine (createEngine's draftModel, the CLI's --draft-model); none is");
+    if (draftModel === null) throw new InvalidParamsError(`${field}.method`, "'draft' needs a draft model loaded with the engine (the engine option speculative.draftModel, the CLI's --draft-model); none is");
     if (name !== undefined && name !== draftModel) throw new InvalidParamsError(`${field}.draft_model`, `is "${name}", but the engine's draft model is "${draftModel}"`);
   }
   return { method, k };

@@ -165,7 +165,7 @@ describe('loadEngine with speculative.draftModel', () => {
     const api = new FolioEngine(engine);
     for (const prompt of ['Once upon a time', 'Tom and his dog']) {
       const plain = await api.completions.create({ prompt, max_tokens: 24, temperature: 0 });
-      const spec = await api.completions.create({ prompt, max_tokens: 24, temperature: 0, stream: false, ...{ speculative: { method: 'draft', k: 4 } } });
+      const spec = await api.completions.create({ prompt, max_tokens: 24, temperature: 0, stream: false, speculative: { method: 'draft', k: 4 } });
       expect(spec.choices[0].text).toBe(plain.choices[0].text);
       const counts = spec.usage.speculative!;
       expect(counts.drafted_tokens).toBeGreaterThan(0);

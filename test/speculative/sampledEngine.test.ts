@@ -5,7 +5,7 @@ import type { Sequence } from '../../src/scheduler/Sequence.ts';
 import type { Drafter } from '../../src/speculative/Drafter.ts';
 import type { SpeculativeParam } from '../../src/speculative/speculativeParams.ts';
 import { cpuEngine } from '../engine/engineHarness.ts';
-import { homogeneityPValue } from './chiSquare.ts';
+import { homogeneityPValue } from '../../src/speculative/chiSquare.ts';
 
 /** Always drafts token 5, which the target rarely picks: nearly every draft is rejected, so the residual draw is exercised. */
 const poor: Drafter = {

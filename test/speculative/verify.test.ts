@@ -7,7 +7,7 @@ import { nextK } from '../../src/speculative/adaptiveK.ts';
 import { lookup } from '../../src/speculative/NgramDrafter.ts';
 import { parseSpeculative, speculationOf } from '../../src/speculative/speculativeParams.ts';
 import { drawFrom, targetDistribution, verifyDraft } from '../../src/speculative/verify.ts';
-import { chiSquarePValue } from './chiSquare.ts';
+import { chiSquarePValue } from '../../src/speculative/chiSquare.ts';
 
 function logitsOf(seed: number, vocab: number, scale = 3): Float32Array {
   const rng = new Rng(seed);

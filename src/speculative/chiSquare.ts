@@ -1,3 +1,6 @@
+// Chi-square tests for speculative sampling's claim (the output distribution is the target's):
+// the unit tests' and the benchmark's (src/bench/speculativeSampled.ts) statistics.
+
 /**
  * Pearson's chi-square goodness of fit: the p-value of `observed` counts under `expected`
  * probabilities (cells with probability 0 must have no counts; they are checked and left out).
