@@ -12,24 +12,29 @@
  * plain; ngram (prompt lookup, on a repetitive prompt so that it drafts); a deliberately poor
  * drafter (always token 5, nearly always rejected: the residual draw); the draft model (the
  * target's own weights in q4_0, drawing its drafts at the request's temperature: probabilistic
- * acceptance). Requests go in waves that the engine batches (one prefill, then decode steps).
+ * acceptance); and a control that must fail the test (plain sampling at temperature 0.95), which
+ * shows the test can tell a small change apart at this many draws. Requests go in waves that the engine batches (one prefill, then decode steps).
  */
 import { createCpuBackend } from '../cpu/cpuKernels.ts';
 import { Engine } from '../engine/Engine.ts';
+import type { Request } from '../engine/Request.ts';
+import type { Sequence } from '../scheduler/Sequence.ts';
 import type { ModelWeights } from '../model/weights.ts';
 import { homogeneityPValue } from '../speculative/chiSquare.ts';
-import type { Drafter, Drafters } from '../speculative/Drafter.ts';
+import type { Drafter } from '../speculative/Drafter.ts';
+import type { Drafters } from '../speculative/Speculation.ts';
 import { DraftModelDrafter } from '../speculative/DraftModelDrafter.ts';
 import type { SpeculativeParam } from '../speculative/speculativeParams.ts';
 import type { Tokenizer } from '../tokenizer/Tokenizer.ts';
 import { fmt } from './stats.ts';
 
-/** The prompt repeats itself, so that n-gram lookup finds a continuation for the first token. */
-const PROMPT = 'Tom saw a cat. Tom saw a dog. Tom saw a';
+/** Three of the four likeliest first tokens ("big", "little", "c") occur in the prompt: n-gram lookup drafts after them. */
+const PROMPT = 'Tom saw a big cat and a little dog. Tom saw a';
 const TOP_K = 4;
 const MAX_TOKENS = 3;
 const WAVE = 2000;
 const BS = 16;
+// Each sequence: the prompt (18 tokens), 3 output tokens: two blocks (the first shared once the prefix cache holds it).
 
 /** Always drafts token 5, which the target rarely picks: nearly every draft is rejected. */
 const poorDrafter: Drafter = {
@@ -40,10 +45,12 @@ const poorDrafter: Drafter = {
 
 export interface SampledArmRow {
   arm: string;
+  /** The control, which the test must tell apart from plain sampling. */
+  control: boolean;
   draws: number;
   drafted: number;
   accepted: number;
-  /** Chi-square homogeneity p-values against the plain arm: first two tokens, and all three. */
+  /** Chi-square homogeneity p-values against the plain arm: the first two tokens, and all three (null for plain). */
   pPair: number | null;
   pTriple: number | null;
   seconds: number;
@@ -53,70 +60,91 @@ interface Arm {
   label: string;
   speculative: SpeculativeParam | null;
   drafters: () => Promise<Drafters>;
+  /** 1 but for the control. */
+  temperature?: number;
 }
 
-/** `draws` seeded generations per arm; the rows (plain first, with null p-values) and the drafters' counts. */
+/** `draws` seeded generations per arm: one row per arm, plain first (its p-values null). */
 export async function sampledFirstTokens(stories: { weights: ModelWeights; tokenizer: Tokenizer }, draftWeights: ModelWeights, draws: number, log: (m: string) => void): Promise<SampledArmRow[]> {
-  const vocab = stories.weights.config.vocabSize;
   const arms: Arm[] = [
     { label: 'plain', speculative: null, drafters: async () => ({}) },
     { label: 'ngram', speculative: { method: 'ngram', k: 1 }, drafters: async () => ({}) },
     { label: 'poor drafter (always token 5)', speculative: { method: 'ngram', k: 1 }, drafters: async () => ({ ngram: poorDrafter }) },
-    { label: 'draft model (q4_0 self, sampled drafts)', speculative: { method: 'draft', k: 1 }, drafters: async () => ({ draft: await draftModel(draftWeights, WAVE), draftModel: 'q4_0' }) },
+    { label: 'draft model (q4_0 self, sampled drafts)', speculative: { method: 'draft', k: 1 }, drafters: async () => ({ draft: await draftModel(draftWeights, 2 * WAVE), draftModel: 'q4_0' }) },
+    // The test's power: a slightly different distribution (plain sampling at temperature 0.95) must be told apart (p < 0.01).
+    { label: 'control: plain at temperature 0.95', speculative: null, drafters: async () => ({}), temperature: 0.95 },
   ];
   const rows: SampledArmRow[] = [];
-  let plain: { pairs: number[]; triples: number[] } | null = null;
+  let plain: Map<string, number>[] | null = null;
   for (const [i, arm] of arms.entries()) {
     const t0 = performance.now();
-    const { backend } = await createCpuBackend(stories.weights, { blockSize: BS, numBlocks: WAVE + 8 });
-    const drafters = await arm.drafters();
-    const engine = new Engine(backend, stories.tokenizer, { modelName: 'stories260K', fingerprint: stories.weights.fingerprint, maxBatchTokens: 32 * 1024, drafters });
-    const pairs = new Array<number>(vocab * vocab).fill(0);
-    const triples = new Map<string, number>();
-    try {
-      for (let start = 0; start < draws; start += WAVE) {
-        const seeds = Array.from({ length: Math.min(WAVE, draws - start) }, (_, j) => i * draws + start + j);
-        for (const out of await Promise.all(seeds.map((seed) => generate(engine, seed, arm.speculative)))) {
-          pairs[out[0] * vocab + out[1]]++;
-          triples.set(out.join(' '), (triples.get(out.join(' ')) ?? 0) + 1);
-        }
-      }
-    } finally {
-      (drafters.draft as DraftModelDrafter | undefined)?.dispose();
-      backend.dispose();
-    }
-    const tripleCounts = (keys: string[], m: Map<string, number>) => keys.map((k) => m.get(k) ?? 0);
-    const s = engine.stats().speculative;
-    const row: SampledArmRow = { arm: arm.label, draws, drafted: s.drafted_tokens, accepted: s.accepted_tokens, pPair: null, pTriple: null, seconds: (performance.now() - t0) / 1000 };
-    if (!plain) plain = { pairs, triples: [] };
-    else row.pPair = homogeneityPValue(plain.pairs, pairs);
-    if (i === 0) plainTriples = triples;
-    else {
-      const keys = [...new Set([...plainTriples.keys(), ...triples.keys()])];
-      row.pTriple = homogeneityPValue(tripleCounts(keys, plainTriples), tripleCounts(keys, triples));
-    }
+    // Seeds disjoint between arms.
+    const { counts, drafted, accepted } = await runArm(stories, arm, draws, i * draws);
+    const row: SampledArmRow = { arm: arm.label, control: arm.temperature !== undefined, draws, drafted, accepted, pPair: null, pTriple: null, seconds: (performance.now() - t0) / 1000 };
+    if (!plain) plain = counts;
+    else [row.pPair, row.pTriple] = counts.map((c, j) => homogeneity(plain![j], c));
     rows.push(row);
-    log(`speculative sampled: ${arm.label}: ${draws} draws in ${fmt(row.seconds)} s, ${row.accepted}/${row.drafted} drafts accepted${row.pPair === null ? '' : `, p(first two) ${fmt(row.pPair, 3)}, p(all three) ${fmt(row.pTriple!, 3)}`}`);
+    log(`speculative sampled: ${arm.label}: ${draws} draws in ${fmt(row.seconds)} s, ${accepted}/${drafted} drafts accepted${row.pPair === null ? '' : `, p(first two) ${fmt(row.pPair, 3)}, p(all three) ${fmt(row.pTriple!, 3)}`}`);
   }
   return rows;
 }
 
-let plainTriples = new Map<string, number>();
+/** One arm on a backend and engine of its own: counts of (first two) and (all three) output ids, and the drafts. */
+async function runArm(stories: { weights: ModelWeights; tokenizer: Tokenizer }, arm: Arm, draws: number, firstSeed: number): Promise<{ counts: Map<string, number>[]; drafted: number; accepted: number }> {
+  const { backend } = await createCpuBackend(stories.weights, { blockSize: BS, numBlocks: 2 * WAVE + 8 });
+  const drafters = await arm.drafters();
+  try {
+    const engine = new Engine(backend, stories.tokenizer, { modelName: 'stories260K', fingerprint: stories.weights.fingerprint, maxBatchTokens: 32 * 1024, drafters });
+    // Output ids straight from the scheduler's sequences (events carry text).
+    const seqs: Sequence<Request>[] = [];
+    const add = engine.scheduler.add.bind(engine.scheduler);
+    engine.scheduler.add = (req) => {
+      const seq = add(req);
+      seqs.push(seq);
+      return seq;
+    };
+    const counts = [new Map<string, number>(), new Map<string, number>()];
+    for (let start = 0; start < draws; start += WAVE) {
+      seqs.length = 0;
+      const n = Math.min(WAVE, draws - start);
+      await Promise.all(Array.from({ length: n }, (_, j) => generate(engine, firstSeed + start + j, arm)));
+      for (const seq of seqs) {
+        const out = seq.outputTokens;
+        if (out.length !== MAX_TOKENS) throw new Error(`a sampled generation gave ${out.length} tokens, not ${MAX_TOKENS}`);
+        for (const [j, len] of [2, 3].entries()) {
+          const key = out.slice(0, len).join(' ');
+          counts[j].set(key, (counts[j].get(key) ?? 0) + 1);
+        }
+      }
+    }
+    const s = engine.stats().speculative;
+    return { counts, drafted: s.drafted_tokens, accepted: s.accepted_tokens };
+  } finally {
+    drafters.draft?.dispose?.();
+    backend.dispose();
+  }
+}
 
-async function draftModel(weights: ModelWeights, sequences: number): Promise<DraftModelDrafter> {
-  const { backend } = await createCpuBackend(weights, { blockSize: BS, numBlocks: sequences + 8 });
+/** Chi-square homogeneity over the union of the cells two samples hit. */
+function homogeneity(a: Map<string, number>, b: Map<string, number>): number {
+  const keys = [...new Set([...a.keys(), ...b.keys()])];
+  return homogeneityPValue(keys.map((k) => a.get(k) ?? 0), keys.map((k) => b.get(k) ?? 0));
+}
+
+async function draftModel(weights: ModelWeights, blocks: number): Promise<DraftModelDrafter> {
+  const { backend } = await createCpuBackend(weights, { blockSize: BS, numBlocks: blocks + 8 });
   return new DraftModelDrafter(backend);
 }
 
-/** One seeded request's output ids. */
-function generate(engine: Engine, seed: number, speculative: SpeculativeParam | null): Promise<number[]> {
+/** One seeded request, to its end. */
+function generate(engine: Engine, seed: number, arm: Arm): Promise<void> {
+  const speculative = arm.speculative;
   return new Promise((resolve, reject) => {
-    const ids: number[] = [];
     engine
-      .generate({ prompt: PROMPT, max_tokens: MAX_TOKENS, temperature: 1, top_k: TOP_K, seed, ...(speculative ? { speculative } : {}) }, (events) => {
+      .generate({ prompt: PROMPT, max_tokens: MAX_TOKENS, temperature: arm.temperature ?? 1, top_k: TOP_K, seed, ...(speculative ? { speculative } : {}) }, (events) => {
         for (const e of events) {
           if (e.type === 'error') reject(e.error);
-          else if (e.type === 'done') resolve(ids);
+          else if (e.type === 'done') resolve();
         }
       })
       .catch(reject);

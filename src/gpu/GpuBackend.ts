@@ -73,6 +73,12 @@ export interface GpuBackendOptions {
    * force splitting with them, or act like WebGPU's defaults, 128 MiB / 256 MiB); never raises them.
    */
   clampLimits?: { maxStorageBufferBindingSize?: number; maxBufferSize?: number };
+  /**
+   * Run the 'gpu' set in the shapes it takes on a GPU adapter (fused norms, wide GEMV, tiled
+   * GEMM, GPU attention layout) even on a CPU adapter, where it otherwise picks barrier-free
+   * shapes: tests use it so that SwiftShader checks the code real GPUs run. Slow there.
+   */
+  gpuShapes?: boolean;
 }
 
 /** The matmul and attention kernels walk rows in vec4 steps. */
@@ -131,14 +137,15 @@ export class GpuBackend implements ForwardBackend {
     this.blockSize = opts.blockSize;
     this.numBlocks = plan.numBlocks;
     // One lane per row in the row reductions on CPU adapters whichever set runs (barriers are dear there).
-    this.shape = kernelShape(c, opts.blockSize, fallback || gpu.cpuAdapter ? 1 : 64);
+    const cpuShapes = gpu.cpuAdapter && opts.gpuShapes !== true;
+    this.shape = kernelShape(c, opts.blockSize, fallback || cpuShapes ? 1 : 64);
     this.invFreq = ropeInvFreq(c);
     const embed = this.weights.embed;
     this.kernels = createKernels(gpu.device, this.shape, embed.kind === 'packed' ? embed.format : null, this.kernelSet);
-    this.linear = new LinearKernels(gpu.device, gpu.limits.maxComputeWorkgroupsPerDimension, this.kernelSet, undefined, gpu.cpuAdapter);
+    this.linear = new LinearKernels(gpu.device, gpu.limits.maxComputeWorkgroupsPerDimension, this.kernelSet, undefined, cpuShapes);
     this.pools = new KvPools(gpu, c, plan);
     this.maintenance = new KvMaintenance(gpu, this.pools, this.shape, this.invFreq, this.numBlocks);
-    this.flash = fallback ? null : new FlashAttention(gpu, this.shape, this.pools, { sharedPrefix: opts.sharedPrefix ?? true });
+    this.flash = fallback ? null : new FlashAttention(gpu, this.shape, this.pools, { sharedPrefix: opts.sharedPrefix ?? true, cpuShapes });
     this.uniforms = { rows: gpu.uniform('rows'), logitRows: gpu.uniform('logit rows') };
   }
 

@@ -94,6 +94,8 @@ export interface AttentionRows {
 export interface FlashOptions {
   sharedPrefix: boolean;
   splitKeys?: number;
+  /** The barrier-free CPU-adapter layout; the adapter's kind by default (GpuBackendOptions.gpuShapes). */
+  cpuShapes?: boolean;
 }
 
 export class FlashAttention {
@@ -114,8 +116,9 @@ export class FlashAttention {
     private readonly pools: { k: GPUBuffer[]; v: GPUBuffer[] },
     opts: FlashOptions,
   ) {
-    this.flash = flashShape(shape, gpu.limits.maxComputeWorkgroupStorageSize, gpu.cpuAdapter);
-    this.options = { sharedPrefix: opts.sharedPrefix, splitKeys: opts.splitKeys ?? SPLIT_KEYS };
+    const cpuShapes = opts.cpuShapes ?? gpu.cpuAdapter;
+    this.flash = flashShape(shape, gpu.limits.maxComputeWorkgroupStorageSize, cpuShapes);
+    this.options = { sharedPrefix: opts.sharedPrefix, splitKeys: opts.splitKeys ?? SPLIT_KEYS, cpuShapes };
     this.partialPipeline = attentionPartialPipeline(gpu.device, shape, this.flash);
     this.reducePipeline = attentionReducePipeline(gpu.device, shape);
   }

@@ -45,7 +45,10 @@ export interface DraftHost {
 /**
  * Loads a draft model exactly as the main model loads (Hugging Face folder or URL, GGUF file,
  * quantize on load), refuses one whose tokenizer differs by name, and puts it on its own backend
- * of the target's kind with its own paged KV.
+ * of the target's kind with its own paged KV. On WebGPU that is a GpuBackend with a device of its
+ * own from the same adapter (GpuBackend.create requests one and takes none to share; the models
+ * share no buffers, so what a second device costs is its own queue and its own compiled
+ * pipelines). DeviceRecovery does not rebuild it after a loss: its failed forwards draft nothing.
  */
 export async function loadDraftModel(option: DraftModelOption, host: DraftHost): Promise<DraftModelDrafter> {
   const choice = weightsChoice(option.draftWeights ?? 'f32');

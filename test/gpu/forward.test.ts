@@ -12,16 +12,19 @@ afterAll(() => backends.forEach((b) => b.dispose()));
 const variants = [
   { name: 'stories260K shape (tied embeddings)', config: storiesConfig, seed: 11 },
   { name: 'GQA 4:1 + qkv bias + llama3 RoPE scaling + untied LM head', config: qwenLikeConfig, seed: 12 },
-].flatMap((v) => KERNEL_SETS.map((kernels) => ({ ...v, kernels })));
+].flatMap((v) => [...KERNEL_SETS.map((kernels) => ({ ...v, kernels, gpuShapes: false })), { ...v, kernels: 'gpu' as const, gpuShapes: true }]);
 
-describe.each(variants)('whole forward pass: $name, $kernels kernels', ({ config, seed, kernels }) => {
+// gpuShapes: the 'gpu' set as a real GPU runs it (fused norms, wide GEMV, tiled GEMM, GPU
+// attention layout); without it SwiftShader gets the set's barrier-free CPU-adapter shapes.
+describe.each(variants)('whole forward pass: $name, $kernels kernels (GPU shapes: $gpuShapes)', ({ config, seed, kernels, gpuShapes }) => {
   it('gives the reference logits at every position, over chunked prefill and decode', async () => {
     const weights = randomWeights(config, seed);
     const blockSize = 8;
     const numBlocks = 16;
-    const gpu = await GpuBackend.create(weights, { blockSize, numBlocks, gpu: dawnGpu(), kernels });
+    const gpu = await GpuBackend.create(weights, { blockSize, numBlocks, gpu: dawnGpu(), kernels, gpuShapes });
     backends.push(gpu);
     expect(gpu.kernelSet).toBe(kernels);
+    if (kernels === 'gpu') expect(gpu.flash!.flash.wholeHead).toBe(!gpuShapes);
     const cpu = new CpuBackend(weights, { blockSize, numBlocks });
     const rand = prng(seed);
     const prompt = randomTokens(rand, 40, config.vocabSize);

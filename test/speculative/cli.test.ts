@@ -1,9 +1,13 @@
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { draftModelOption } from '../../src/cli/draftModelOption.ts';
 import type { GenerateRequest } from '../../src/cli/GenerateRequest.ts';
 import { generateOnCpu } from '../../src/cli/generateOnCpu.ts';
+import { DRAFT_ROUTE, localModel, MODEL_ROUTE, runGeneratePage } from '../../src/cli/generatePageRun.ts';
 import { speculativeOption } from '../../src/cli/speculativeOption.ts';
 import { InvalidParamsError } from '../../src/errors.ts';
-import { DEFAULT_MODEL } from '../paths.ts';
+import { DEFAULT_MODEL, SHARED } from '../paths.ts';
 
 describe('folio generate --speculative (CPU)', () => {
   const base: GenerateRequest = { model: DEFAULT_MODEL, prompt: 'Once upon a time, there was a little girl named Lily', addBos: true, maxTokens: 80, sampling: { temperature: 0 } };
@@ -22,6 +26,37 @@ describe('folio generate --speculative (CPU)', () => {
     expect((await generateOnCpu(sampled)).generatedIds).toEqual((await generateOnCpu(sampled)).generatedIds);
   });
 
+  it('--speculative draft --draft-model: greedy ids equal plain decoding, some drafts rejected (q4_0 self-drafter), on the CPU', async () => {
+    const req = { ...base, maxTokens: 40, ...draftModelOption(DEFAULT_MODEL, 'q4_0', 'draft') };
+    const plain = await generateOnCpu({ ...base, maxTokens: 40 });
+    const spec = await generateOnCpu({ ...req, speculative: speculativeOption('draft', '4', req) });
+    expect(spec.generatedIds).toEqual(plain.generatedIds);
+    const c = spec.speculative!;
+    expect(c.accepted_tokens).toBeGreaterThan(c.drafted_tokens / 2);
+    expect(c.accepted_tokens).toBeLessThan(c.drafted_tokens);
+    expect(c.target_forwards + c.accepted_tokens).toBe(spec.generatedIds.length);
+  });
+
+  it('--backend webgpu serves a local draft model (folder or .gguf file) to the page beside the model', async () => {
+    const asked: GenerateRequest[] = [];
+    // Only what runGeneratePage uses of a Playwright page: it answers as the page would.
+    const page = {
+      exposeFunction: async () => {},
+      on: () => {},
+      goto: async () => null,
+      waitForSelector: async () => null,
+      evaluate: async (_f: unknown, r: GenerateRequest) => (asked.push(r), { ok: true, result: { promptIds: [], generatedIds: [], text: '', completion: '' }, adapter: 'fake' }),
+    } as unknown as Page;
+    const gguf = join(SHARED, 'models', 'gguf', 'stories260K-Q4_0.gguf');
+    const req = { ...base, draftModel: gguf };
+    await runGeneratePage(page, 'http://x/page.html', req, localModel(DEFAULT_MODEL), undefined, localModel(gguf));
+    await runGeneratePage(page, 'http://x/page.html', { ...req, draftModel: DEFAULT_MODEL }, localModel(DEFAULT_MODEL), undefined, localModel(DEFAULT_MODEL));
+    expect(asked.map((r) => [r.model, r.draftModel])).toEqual([
+      [MODEL_ROUTE.slice(0, -1), `${DRAFT_ROUTE}stories260K-Q4_0.gguf`],
+      [MODEL_ROUTE.slice(0, -1), DRAFT_ROUTE.slice(0, -1)],
+    ]);
+  });
+
   it('refuses by name what it cannot run', () => {
     const param = (f: () => unknown) => {
       try {
@@ -38,5 +73,8 @@ describe('folio generate --speculative (CPU)', () => {
     expect(param(() => speculativeOption(undefined, '3', base))).toBe('speculative-k');
     expect(param(() => speculativeOption('ngram', undefined, { ...base, kv: { budgetTokens: 64 } }))).toBe('speculative');
     expect(param(() => speculativeOption('ngram', undefined, { ...base, grammar: 'root ::= "a"' }))).toBe('speculative');
+    expect(param(() => draftModelOption(DEFAULT_MODEL, undefined, 'ngram'))).toBe('draft-model');
+    expect(param(() => draftModelOption(undefined, 'q4_0', 'draft'))).toBe('draft-weights');
+    expect(param(() => draftModelOption(DEFAULT_MODEL, 'q3', 'draft'))).toBe('draft-weights');
   });
 });

@@ -9,12 +9,12 @@ describe('speculative decoding, greedy (CPU backend, stories260K)', () => {
     // The draft model: stories260K quantized to q4_0 on load, a self-drafter that is sometimes wrong (rollbacks).
     const engine = await loadEngine({ source: new FolderSource(DEFAULT_MODEL), backend: 'cpu', maxBatchTokens: 512, speculative: { draftModel: DEFAULT_MODEL, draftWeights: 'q4_0' } });
     const cases = mixedCases(50);
-    const plain = await runCases(engine, cases, 32);
+    const plain = await runCases(engine, cases, 20);
     expect(plain.ids.size).toBeGreaterThan(55);
     expect(plain.usage.every((u) => u === null || u.speculative === undefined)).toBe(true);
     for (const speculative of [{ method: 'ngram', k: 5 }, { method: 'draft', k: 4 }] as const) {
       const before = { ...engine.stats().speculative };
-      const c = expectSameIds(plain, await runCases(engine, cases, 32, speculative), speculative.method);
+      const c = expectSameIds(plain, await runCases(engine, cases, 20, speculative), speculative.method);
       // Speculation did happen and saved forwards: more tokens than target forwards.
       expect(c.accepted, speculative.method).toBeGreaterThan(0);
       expect(c.targetForwards, speculative.method).toBeLessThan(c.completion);
