@@ -261,7 +261,7 @@ export const speculativeSection: BenchSection = {
       '',
       `### Sampled: the output distribution is the target's (${SAMPLED_DRAWS.toLocaleString('en')} seeded generations per arm)`,
       '',
-      'stories260K on the CPU backend, max_tokens 3, temperature 1, top_k 4, k = 1 (the second token is the drafted one), seeds disjoint between arms. p: chi-square test of homogeneity against the plain arm, on the first two tokens and on all three; speculation passes at p > 0.01. The control (plain sampling at temperature 0.95) must fail it: the test can tell a small change apart.',
+      'stories260K on the CPU backend, max_tokens 3, temperature 1, top_k 4, k = 1 (the second token is the drafted one), seeds disjoint between arms. p: chi-square test of homogeneity against the plain arm, on the first two tokens and on all three; speculation passes at p > 0.01. The control (plain sampling at temperature 0.9) must fail it: the test can tell a small change apart.',
       '',
       '| arm | drafted | accepted | p (first two) | p (all three) | verdict | seconds |',
       '| --- | --- | --- | --- | --- | --- | --- |',
