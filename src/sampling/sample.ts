@@ -41,6 +41,35 @@ const STEPS = 30; // ceil(log2(ONE_BITS + 1)): the bisection below always conver
  */
 export function sampleWithU(logits: Float32Array, p: DrawParams, u: number): number {
   if (p.temperature === 0) return argmax(logits);
+  const { w, bits, lo, kept, arg } = truncate(logits, p);
+  if (!(kept > 0)) return arg;
+  const r = u * kept;
+  let acc = 0;
+  let last = arg;
+  for (let i = 0; i < w.length; i++) {
+    if (bits[i] >= lo) {
+      acc += w[i];
+      last = i;
+      if (acc > r) return i;
+    }
+  }
+  return last;
+}
+
+/** A row's weights and kept set as sampleWithU defines them (temperature > 0). */
+export interface Truncation {
+  /** f32(exp((l_i - m) / T)), NaN as 0. */
+  w: Float32Array;
+  /** w's bit patterns: i is kept when bits[i] >= lo. */
+  bits: Uint32Array;
+  lo: number;
+  /** The kept mass (not > 0: nothing can be drawn, and the argmax stands). */
+  kept: number;
+  arg: number;
+}
+
+/** The truncation that sampleWithU draws from; speculative verification needs the same distribution. */
+export function truncate(logits: Float32Array, p: DrawParams): Truncation {
   const n = logits.length;
   let m = -3.4e38;
   let arg = 0;
@@ -58,11 +87,10 @@ export function sampleWithU(logits: Float32Array, p: DrawParams, u: number): num
     w[i] = e >= 0 ? e : 0;
     z += w[i];
   }
-  if (!(z > 0)) return arg;
   const useK = p.topK > 0;
   const useP = p.topP < 1;
   let lo = 0;
-  if (useK || useP) {
+  if (z > 0 && (useK || useP)) {
     const wantMass = p.topP * z;
     let hi = ONE_BITS + 1;
     for (let it = 0; it < STEPS && hi - lo > 1; it++) {
@@ -81,18 +109,7 @@ export function sampleWithU(logits: Float32Array, p: DrawParams, u: number): num
   }
   let kept = 0;
   for (let i = 0; i < n; i++) if (bits[i] >= lo) kept += w[i];
-  if (!(kept > 0)) return arg;
-  const r = u * kept;
-  let acc = 0;
-  let last = arg;
-  for (let i = 0; i < n; i++) {
-    if (bits[i] >= lo) {
-      acc += w[i];
-      last = i;
-      if (acc > r) return i;
-    }
-  }
-  return last;
+  return { w, bits, lo, kept, arg };
 }
 
 /**

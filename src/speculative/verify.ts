@@ -1,5 +1,5 @@
 import { argmax } from '../sampling/argmax.ts';
-import { type DrawParams, sampleWithU } from '../sampling/sample.ts';
+import { type DrawParams, sampleWithU, truncate } from '../sampling/sample.ts';
 
 /** What verification of one draft decided: how many drafted tokens stand, and the target's own next token. */
 export interface Verdict {
@@ -51,60 +51,23 @@ export function verifyDraft(
   return { accepted: draft.length, token: p.temperature === 0 ? argmax(last) : sampleWithU(last, p, next()) };
 }
 
-const ONE_BITS = 0x3f800000;
-
 /**
  * The distribution sampleWithU draws from (its comment is the definition): weights
  * exp((l - max) / T) as f32, truncated to the kept set of top-k / top-p by the same threshold on
  * the weights' bits, normalized. Returns probabilities in f64 summing to 1.
  */
 export function targetDistribution(logits: Float32Array, p: DrawParams): Float64Array {
-  const n = logits.length;
-  const out = new Float64Array(n);
+  const out = new Float64Array(logits.length);
   if (p.temperature === 0) {
     out[argmax(logits)] = 1;
     return out;
   }
-  let m = -3.4e38;
-  let arg = 0;
-  for (let i = 0; i < n; i++) {
-    if (logits[i] > m) {
-      m = logits[i];
-      arg = i;
-    }
-  }
-  const w = new Float32Array(n);
-  const bits = new Uint32Array(w.buffer);
-  let z = 0;
-  for (let i = 0; i < n; i++) {
-    const e = Math.exp((logits[i] - m) / p.temperature);
-    w[i] = e >= 0 ? e : 0;
-    z += w[i];
-  }
-  let lo = 0;
-  if (z > 0 && (p.topK > 0 || p.topP < 1)) {
-    let hi = ONE_BITS + 1;
-    while (hi - lo > 1) {
-      const mid = lo + Math.floor((hi - lo) / 2);
-      let mass = 0;
-      let count = 0;
-      for (let i = 0; i < n; i++) {
-        if (bits[i] >= mid) {
-          mass += w[i];
-          count++;
-        }
-      }
-      if ((p.topK > 0 && count >= p.topK) || (p.topP < 1 && mass >= p.topP * z)) lo = mid;
-      else hi = mid;
-    }
-  }
-  let kept = 0;
-  for (let i = 0; i < n; i++) if (bits[i] >= lo) kept += w[i];
+  const { w, bits, lo, kept, arg } = truncate(logits, p);
   if (!(kept > 0)) {
     out[arg] = 1;
     return out;
   }
-  for (let i = 0; i < n; i++) if (bits[i] >= lo) out[i] = w[i] / kept;
+  for (let i = 0; i < w.length; i++) if (bits[i] >= lo) out[i] = w[i] / kept;
   return out;
 }
 
