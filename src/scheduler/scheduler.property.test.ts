@@ -22,6 +22,7 @@ const job = fc.record({
   n: fc.integer({ min: 1, max: 3 }),
   sameFirst: fc.boolean(),
 });
+type Spec = typeof job extends fc.Arbitrary<infer T> ? T : never;
 
 /** Admission as before the reserve, the default reserve, or any other. */
 const reserve: fc.Arbitrary<AdmissionReserve> = fc.oneof(
@@ -29,6 +30,21 @@ const reserve: fc.Arbitrary<AdmissionReserve> = fc.oneof(
   fc.constant(DEFAULT_RESERVE),
   fc.record({ lookaheadSteps: fc.integer({ min: 0, max: 40 }), poolFraction: fc.double({ min: 0, max: 0.5, noNaN: true }), backfill: fc.integer({ min: 0, max: 3 }) }),
 );
+
+/** The random specs as jobs: prompts from shared stems (prefix hits) or their own, children unlike each other or alike. */
+function jobsOf(specs: ReadonlyArray<Spec>): Job[] {
+  return specs.map((s, i) => {
+    const stem = s.stem < 3 ? stems[s.stem].slice(0, s.stemLength) : [];
+    const prompt = [...stem, ...s.tail];
+    const childToken = s.sameFirst ? undefined : (first: number, k: number) => (first + k) % 1000;
+    return { id: `r${i}`, prompt: prompt.length > 0 ? prompt : [7], maxTokens: s.maxTokens, at: s.at, n: s.n, childToken };
+  });
+}
+
+/** The smallest pool that admits every job alone. */
+function smallestPool(jobs: readonly Job[], blockSize: number): number {
+  return Math.max(...jobs.map((j) => blocksFor(j.prompt.length + j.maxTokens - 1, blockSize)));
+}
 
 /** What each stream of a job must produce: the greedy output, a child from its own first token. */
 function expected(j: Job, streamId: string, first: number): number[] {
@@ -53,14 +69,8 @@ describe('Scheduler under random workloads', () => {
         fc.boolean(),
         (rawSpecs, blockSize, maxBatchTokens, maxNumSeqs, spareBlocks, rule, noForks) => {
           const specs = noForks ? rawSpecs.map((s) => ({ ...s, n: 1 })) : rawSpecs;
-          const jobs: Job[] = specs.map((s, i) => {
-            const stem = s.stem < 3 ? stems[s.stem].slice(0, s.stemLength) : [];
-            const prompt = [...stem, ...s.tail];
-            const childToken = s.sameFirst ? undefined : (first: number, k: number) => (first + k) % 1000;
-            return { id: `r${i}`, prompt: prompt.length > 0 ? prompt : [7], maxTokens: s.maxTokens, at: s.at, n: s.n, childToken };
-          });
-          // The smallest pool that admits every request alone, plus a random margin.
-          const numBlocks = Math.max(...jobs.map((j) => blocksFor(j.prompt.length + j.maxTokens - 1, blockSize))) + spareBlocks;
+          const jobs = jobsOf(specs);
+          const numBlocks = smallestPool(jobs, blockSize) + spareBlocks;
           // No request overtakes an earlier one beyond the backfill bound, and a preempted one
           // goes back to the front.
           const queue = new QueueModel(rule.backfill);
@@ -134,13 +144,8 @@ describe('Scheduler with speculative drafts (verification chunks and rollback)',
         fc.integer({ min: 0, max: 2 ** 31 - 1 }),
         fc.constantFrom(0, 0.5, 0.9, 1),
         (specs, blockSize, maxBatchTokens, spareBlocks, seed, rightness) => {
-          const jobs: Job[] = specs.map((s, i) => {
-            const stem = s.stem < 3 ? stems[s.stem].slice(0, s.stemLength) : [];
-            const prompt = [...stem, ...s.tail];
-            const childToken = s.sameFirst ? undefined : (first: number, k: number) => (first + k) % 1000;
-            return { id: `r${i}`, prompt: prompt.length > 0 ? prompt : [7], maxTokens: s.maxTokens, at: s.at, n: s.n, childToken };
-          });
-          const numBlocks = Math.max(...jobs.map((j) => blocksFor(j.prompt.length + j.maxTokens - 1, blockSize))) + spareBlocks;
+          const jobs = jobsOf(specs);
+          const numBlocks = smallestPool(jobs, blockSize) + spareBlocks;
           const random = rng(seed);
           // Between steps: the invariant of src/scheduler/drafts.ts; then a drafter that is right
           // with probability `rightness` per token, up to 6 tokens, sometimes none.
