@@ -6,8 +6,8 @@ import type { GenerateRequest } from '../../src/cli/GenerateRequest.ts';
 import { generateOnCpu } from '../../src/cli/generateOnCpu.ts';
 import { DRAFT_ROUTE, localModel, MODEL_ROUTE, runGeneratePage } from '../../src/cli/generatePageRun.ts';
 import { speculativeOption } from '../../src/cli/speculativeOption.ts';
-import { InvalidParamsError } from '../../src/errors.ts';
 import { DEFAULT_MODEL, SHARED } from '../paths.ts';
+import { refusedParam } from './refusedParam.ts';
 
 describe('folio generate --speculative (CPU)', () => {
   const base: GenerateRequest = { model: DEFAULT_MODEL, prompt: 'Once upon a time, there was a little girl named Lily', addBos: true, maxTokens: 80, sampling: { temperature: 0 } };
@@ -58,23 +58,14 @@ describe('folio generate --speculative (CPU)', () => {
   });
 
   it('refuses by name what it cannot run', () => {
-    const param = (f: () => unknown) => {
-      try {
-        f();
-      } catch (e) {
-        expect(e).toBeInstanceOf(InvalidParamsError);
-        return (e as InvalidParamsError).param;
-      }
-      throw new Error('not refused');
-    };
-    expect(param(() => speculativeOption('draft', undefined, base))).toBe('speculative');
-    expect(param(() => speculativeOption('lookahead', undefined, base))).toBe('speculative');
-    expect(param(() => speculativeOption('ngram', '0', base))).toBe('speculative-k');
-    expect(param(() => speculativeOption(undefined, '3', base))).toBe('speculative-k');
-    expect(param(() => speculativeOption('ngram', undefined, { ...base, kv: { budgetTokens: 64 } }))).toBe('speculative');
-    expect(param(() => speculativeOption('ngram', undefined, { ...base, grammar: 'root ::= "a"' }))).toBe('speculative');
-    expect(param(() => draftModelOption(DEFAULT_MODEL, undefined, 'ngram'))).toBe('draft-model');
-    expect(param(() => draftModelOption(undefined, 'q4_0', 'draft'))).toBe('draft-weights');
-    expect(param(() => draftModelOption(DEFAULT_MODEL, 'q3', 'draft'))).toBe('draft-weights');
+    expect(refusedParam(() => speculativeOption('draft', undefined, base))).toBe('speculative');
+    expect(refusedParam(() => speculativeOption('lookahead', undefined, base))).toBe('speculative');
+    expect(refusedParam(() => speculativeOption('ngram', '0', base))).toBe('speculative-k');
+    expect(refusedParam(() => speculativeOption(undefined, '3', base))).toBe('speculative-k');
+    expect(refusedParam(() => speculativeOption('ngram', undefined, { ...base, kv: { budgetTokens: 64 } }))).toBe('speculative');
+    expect(refusedParam(() => speculativeOption('ngram', undefined, { ...base, grammar: 'root ::= "a"' }))).toBe('speculative');
+    expect(refusedParam(() => draftModelOption(DEFAULT_MODEL, undefined, 'ngram'))).toBe('draft-model');
+    expect(refusedParam(() => draftModelOption(undefined, 'q4_0', 'draft'))).toBe('draft-weights');
+    expect(refusedParam(() => draftModelOption(DEFAULT_MODEL, 'q3', 'draft'))).toBe('draft-weights');
   });
 });

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidParamsError } from '../../src/errors.ts';
 import { KvCache } from '../../src/kv/KvCache.ts';
 import { Rng } from '../../src/sampling/Rng.ts';
 import { type DrawParams, sampleWithU } from '../../src/sampling/sample.ts';
@@ -8,6 +7,7 @@ import { lookup } from '../../src/speculative/NgramDrafter.ts';
 import { parseSpeculative, speculationOf } from '../../src/speculative/speculativeParams.ts';
 import { drawFrom, targetDistribution, verifyDraft } from '../../src/speculative/verify.ts';
 import { chiSquarePValue } from '../../src/speculative/chiSquare.ts';
+import { refusedParam } from './refusedParam.ts';
 
 function logitsOf(seed: number, vocab: number, scale = 3): Float32Array {
   const rng = new Rng(seed);
@@ -45,24 +45,15 @@ describe('speculative parameters', () => {
   it('reads method and k, refusing bad values by name', () => {
     expect(parseSpeculative({ method: 'ngram' }, null)).toEqual({ method: 'ngram', k: 4 });
     expect(parseSpeculative({ method: 'draft', k: 7, draft_model: 'tiny' }, 'tiny')).toEqual({ method: 'draft', k: 7 });
-    const param = (f: () => unknown) => {
-      try {
-        f();
-      } catch (e) {
-        expect(e).toBeInstanceOf(InvalidParamsError);
-        return (e as InvalidParamsError).param;
-      }
-      throw new Error('not refused');
-    };
-    expect(param(() => parseSpeculative('ngram', null))).toBe('speculative');
-    expect(param(() => parseSpeculative({ method: 'eagle' }, null))).toBe('speculative.method');
-    expect(param(() => parseSpeculative({ method: 'ngram', k: 0 }, null))).toBe('speculative.k');
-    expect(param(() => parseSpeculative({ method: 'ngram', k: 2.5 }, null))).toBe('speculative.k');
-    expect(param(() => parseSpeculative({ method: 'ngram', depth: 2 }, null))).toBe('speculative.depth');
-    expect(param(() => parseSpeculative({ method: 'draft' }, null))).toBe('speculative.method');
-    expect(param(() => parseSpeculative({ method: 'draft', draft_model: 'other' }, 'tiny'))).toBe('speculative.draft_model');
-    expect(param(() => parseSpeculative({ method: 'ngram', draft_model: 'tiny' }, 'tiny'))).toBe('speculative.draft_model');
-    expect(param(() => speculationOf({ method: 'ngram' }, limits, { ...none, grammar: true }))).toBe('speculative');
+    expect(refusedParam(() => parseSpeculative('ngram', null))).toBe('speculative');
+    expect(refusedParam(() => parseSpeculative({ method: 'eagle' }, null))).toBe('speculative.method');
+    expect(refusedParam(() => parseSpeculative({ method: 'ngram', k: 0 }, null))).toBe('speculative.k');
+    expect(refusedParam(() => parseSpeculative({ method: 'ngram', k: 2.5 }, null))).toBe('speculative.k');
+    expect(refusedParam(() => parseSpeculative({ method: 'ngram', depth: 2 }, null))).toBe('speculative.depth');
+    expect(refusedParam(() => parseSpeculative({ method: 'draft' }, null))).toBe('speculative.method');
+    expect(refusedParam(() => parseSpeculative({ method: 'draft', draft_model: 'other' }, 'tiny'))).toBe('speculative.draft_model');
+    expect(refusedParam(() => parseSpeculative({ method: 'ngram', draft_model: 'tiny' }, 'tiny'))).toBe('speculative.draft_model');
+    expect(refusedParam(() => speculationOf({ method: 'ngram' }, limits, { ...none, grammar: true }))).toBe('speculative');
   });
   it('the engine default applies unless the request opts out or asks what speculation does not support', () => {
     const def = { default: { method: 'ngram' as const, k: 3 }, draftModel: null };
