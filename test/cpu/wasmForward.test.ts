@@ -6,7 +6,7 @@ import { syntheticWeights } from '../../src/model/synthetic.ts';
 import { prng } from '../gpu/randomModel.ts';
 import { weightSummary } from '../../src/model/weightSummary.ts';
 import { packWeights, relativeError } from './packWeights.ts';
-import { opts, qwenish, steps } from './wasmSteps.ts';
+import { expectSameLogits, opts, qwenish, steps } from './wasmSteps.ts';
 
 describe('WebAssembly CPU forward against the TypeScript oracle', () => {
   const base = syntheticWeights(qwenish, prng(11), { std: 0.08 });
@@ -60,10 +60,7 @@ describe('WebAssembly CPU forward against the TypeScript oracle', () => {
       const two = await WasmCpuBackend.create(w, { ...opts, threads: 2, minSplitWeights: 0 }); // split every matmul
       expect(two.threadsDescription).toBe('2 threads');
       try {
-        for (const batch of steps()) {
-          const [a, b] = [await one.forward(batch), await two.forward(batch)];
-          a.forEach((ref, i) => expect(b[i]).toEqual(ref));
-        }
+        await expectSameLogits(one, two);
       } finally {
         two.dispose();
       }

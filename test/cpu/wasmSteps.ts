@@ -1,3 +1,5 @@
+import { expect } from 'vitest';
+import type { ForwardBackend } from '../../src/engine/ForwardBackend.ts';
 import type { ForwardBatch } from '../../src/kv/batch.ts';
 import type { ModelConfig } from '../../src/model/config.ts';
 import { storiesConfig } from '../gpu/randomModel.ts';
@@ -24,3 +26,11 @@ export function steps(): ForwardBatch[] {
   return out;
 }
 
+
+/** Runs steps() on both backends and expects the same logits bit for bit (threads must not change a sum's order). */
+export async function expectSameLogits(one: ForwardBackend, two: ForwardBackend): Promise<void> {
+  for (const batch of steps()) {
+    const [a, b] = [await one.forward(batch), await two.forward(batch)];
+    a.forEach((ref, i) => expect(b[i]).toEqual(ref));
+  }
+}
