@@ -113,4 +113,32 @@ describe('demo app', () => {
     expect(cached).toBeGreaterThan(0);
     expect(s.errors).toEqual([]);
   });
+
+  it('speculative decoding (n-gram) from the settings: the same greedy text, with drafted and accepted counts per reply', async () => {
+    const { page } = s;
+    await page.fill('input[name=temperature]', '0');
+    await page.fill('input[name=max_tokens]', '48');
+    const story = async () => {
+      await page.fill(`${pane(0)} textarea`, 'Once upon a time, there was a little girl named Lily. Lily loved to play with her ball.');
+      await page.click(`${pane(0)} .send`);
+      await page.waitForSelector(`${pane(0)}[data-state=idle] .turn:last-child[data-finish]`);
+      return {
+        text: await page.innerText(`${pane(0)} .turn:last-child .gen`),
+        meta: await page.innerText(`${pane(0)} .pane-meta`),
+        usage: await page.evaluate(() => window.folioApp.panes[0].last!.usage!),
+      };
+    };
+    expect(await page.inputValue('select[name=speculative]')).toBe('off');
+    const plain = await story();
+    expect(plain.usage.speculative).toBeUndefined();
+    expect(plain.meta).not.toMatch(/drafted/);
+    await page.selectOption('select[name=speculative]', 'ngram');
+    const spec = await story();
+    expect(spec.text).toBe(plain.text);
+    const counts = spec.usage.speculative!;
+    expect(counts.drafted_tokens).toBeGreaterThan(0);
+    expect(counts.accepted_tokens).toBeLessThanOrEqual(counts.drafted_tokens);
+    expect(spec.meta).toContain(`${counts.accepted_tokens} of ${counts.drafted_tokens} drafted token${counts.drafted_tokens === 1 ? '' : 's'} accepted`);
+    expect(s.errors).toEqual([]);
+  });
 });

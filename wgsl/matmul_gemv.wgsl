@@ -9,7 +9,8 @@
 // dequant_unit decodes UNIT_ELEMS contiguous weights (one 32-element block or K-quant sub-block;
 // 4 f32 or 8 f16 values) into registers, in f32.
 //
-// Bindings: 0 dims (uniform: dims.rows = M, the step's row count, shared by every product; rows are
+// Bindings: 0 dims (uniform: dims.rows = M rows of x and y from row dims.first on (0 but where a step
+//             splits its rows between this GEMV and the tiled GEMM: src/gpu/linearSteps.ts); rows are
 //             taken 8 at a time (the accumulators hold 8), one pass per layer z of the grid: GPUs
 //             run M <= 8 here (one pass) and larger M in wgsl/matmul_tiled.wgsl; CPU adapters run
 //             every M here, each pass re-reading the weights, which costs a CPU little),
@@ -18,8 +19,8 @@
 //           2 weights (array<u32>: N packed rows of K / BLOCK_ELEMS * BLOCK_BYTES, [out, in]),
 //           3 x (vec4<f32>, [M, K / 4]; with X_SILU the gate|up rows [M, 2K / 4], and the product
 //             reads silu(gate) * up: SwiGLU fused into the down projection's input),
-//           4 out: split == 1: y (f32, [M, y_stride], columns y_offset .. y_offset + N - 1);
-//                  split > 1: partial sums (f32, [split, M, N]) that wgsl/matmul_splitk_reduce.wgsl
+//           4 out: split == 1: y (f32, [first + M, y_stride], columns y_offset .. y_offset + N - 1);
+//                  split > 1: partial sums (f32, [split, M, N], rows counted from first) that wgsl/matmul_splitk_reduce.wgsl
 //                  adds up into y,
 //           5 norm_w (vec4<f32>, [K / 4]): with X_NORM the RMSNorm weight: the product is then
 //             rmsnorm(x) · W^T = inv_rms(x) * sum_k W[n, k] * x[k] * norm_w[k], the norm fused into
@@ -73,7 +74,7 @@ override X_SILU: bool = false;
 override X_NORM: bool = false;
 override PARTIAL_SLOTS: u32 = (ROWS + 1u) * MAX_M * WG;
 
-struct Dims { rows: u32 }
+struct Dims { rows: u32, first: u32 }
 
 // One product's shape (src/gpu/gemv.ts gemvParams writes it in this order).
 struct Params {
@@ -152,7 +153,7 @@ fn gemv_tile(wgi: u32, lid: u32, ps: u32) -> Tile {
   if (squares_apart) {
     for (var kx = lane; kx < k4; kx += LANES) {
       for (var m = 0u; m < mc; m++) {
-        let xv = x[(t.m0 + m) * k4 + kx];
+        let xv = x[(dims.first + t.m0 + m) * k4 + kx];
         ssq[m] += dot(xv, xv);
       }
     }
@@ -165,7 +166,7 @@ fn gemv_tile(wgi: u32, lid: u32, ps: u32) -> Tile {
     for (var j = 0u; j < UNIT_VEC4; j++) {
       let kx = u * UNIT_VEC4 + j;
       for (var m = 0u; m < mc; m++) {
-        var xv = x_at(t.m0 + m, kx, k4);
+        var xv = x_at(dims.first + t.m0 + m, kx, k4);
         if (X_NORM) {
           if (!squares_apart) { ssq[m] += dot(xv, xv); }
           xv *= norm_w[kx];
@@ -207,7 +208,7 @@ fn gemv_store(t: Tile, i: u32, sum: f32, ss: f32) {
   if (params.split > 1u) {
     out[(t.slice * dims.rows + m) * params.n + n] = s;
   } else {
-    let o = m * params.y_stride + params.y_offset + n;
+    let o = (dims.first + m) * params.y_stride + params.y_offset + n;
     if (params.accumulate != 0u) { out[o] += s; } else { out[o] = s; }
   }
 }

@@ -3,7 +3,8 @@
 // workgroup memory.
 //
 // Composition: formats/common.wgsl + formats/<format>.wgsl + this file (src/gpu/gemv.ts).
-// Bindings: 0 dims (uniform, dims.rows = M),
+// Bindings: 0 dims (uniform, dims.rows = M rows of x and y from row dims.first on: 0 but where a
+//             step splits its rows between the GEMV and this GEMM, src/gpu/linearSteps.ts),
 //           1 params (uniform: the product's shape, wgsl/matmul_gemv.wgsl's Params, same buffer),
 //           2 weights (array<u32>: N packed rows of K / BLOCK_ELEMS * BLOCK_BYTES, [out, in]),
 //           3 x (vec4<f32>, [M, K / 4]; with X_SILU the gate|up rows [M, 2K / 4], read as
@@ -16,7 +17,9 @@
 //             through workgroup memory (one barrier) and scale their outputs by inv_rms.
 // Workgroup: 64 invocations as 8 x 8, owning a 32 x 32 tile of y (32 rows of x by 32 weight rows);
 //   invocation (tx, ty) accumulates the 4 x 4 outputs (ty + 8i, tx + 8j). Dispatch
-//   (ceil(N / 32), ceil(M / 32)).
+//   (ceil(N / 32), ceil(M / 32)). A row's result does not depend on where its tile starts or on M
+//   (same sums in the same order for every row of a tile), which keeps a chunk's rows bit-identical
+//   whatever rows share its step.
 // Per step of TK = 32 along K: the workgroup decodes the 32 x 32 weight tile once (32 / UNIT_ELEMS
 //   units per row; each unit decoded by one invocation, f32, bit-exact with src/quant) and loads
 //   the 32 x 32 x tile into workgroup memory, one barrier, 32 rank-1 updates from it, one barrier.
@@ -31,7 +34,7 @@
 // The shape comes from the params uniform (one pipeline per format and X_SILU, for every part).
 // Assumes: K % BLOCK_ELEMS == 0 and K % UNIT_ELEMS == 0; 32 % UNIT_ELEMS == 0 (true of every format).
 
-struct Dims { rows: u32 }
+struct Dims { rows: u32, first: u32 }
 
 struct Params {
   k: u32,
@@ -69,7 +72,7 @@ fn store1(m: u32, n: u32, v: f32) {
 
 // Row m's outputs at weight rows n, n + 8, n + 16, n + 24.
 fn store_row(m: u32, n: u32, a: vec4<f32>) {
-  if (m >= dims.rows) { return; }
+  if (m >= dims.first + dims.rows) { return; }
   store1(m, n, a.x);
   store1(m, n + 8u, a.y);
   store1(m, n + 16u, a.z);
@@ -79,8 +82,8 @@ fn store_row(m: u32, n: u32, a: vec4<f32>) {
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let n_base = wg.x * TILE;
-  let m_base = wg.y * TILE;
-  let rows = dims.rows;
+  let m_base = dims.first + wg.y * TILE;
+  let rows = dims.first + dims.rows; // the end of this dispatch's rows
   let tx = lid % 8u;
   let ty = lid / 8u;
   let K = params.k;

@@ -13,6 +13,7 @@ import type { LoadedInfo, LoadEvent, LoadStep, WorkerApi, WorkerLoadOptions } fr
 import { FolioError } from '../src/errors.ts';
 import type { ModelSource } from '../src/model/ModelSource.ts';
 import { ggufSource, ggufUrl, UrlSource } from '../src/model/ModelSource.ts';
+import { draftThroughCache } from '../src/speculative/draftCache.ts';
 import { deleteCachedModel, listCachedModels } from '../src/storage/cacheAdmin.ts';
 import { CachedSource } from '../src/storage/CachedSource.ts';
 import { idbStore, type KeyValueStore, withQuota } from '../src/storage/KeyValueStore.ts';
@@ -73,8 +74,10 @@ export const api: WorkerApi = {
       if (!warnings.includes(m)) warnings.push(m);
       report?.({ file: '', filesDone: 0, filesTotal: 0, warning: m });
     };
+    // A draft model's files go to the same cache as the model's, under the draft's own URL.
+    const speculative = s && cacheOpts?.weights !== false ? await draftThroughCache(opts.speculative, { store: s.weights, chunkBytes: cacheOpts?.chunkBytes, target: cached && { key: opts.modelUrl.replace(/\/+$/, ''), source: cached }, onWarning }) : opts.speculative;
     let weightsPicked: { option: string; reason: string } | null = null;
-    const common = { source, kv: opts.kv, maxBatchTokens: opts.maxBatchTokens, onProgress: report, prefixStore, persistAfterHits: cacheOpts?.persistAfterHits, onWarning, weights: opts.weights, kernels: opts.kernels, cpu: opts.cpu, speculative: opts.speculative, onWeights: (p: { option: string; reason: string }) => (weightsPicked = p) };
+    const common = { source, kv: opts.kv, maxBatchTokens: opts.maxBatchTokens, onProgress: report, prefixStore, persistAfterHits: cacheOpts?.persistAfterHits, onWarning, weights: opts.weights, kernels: opts.kernels, cpu: opts.cpu, speculative, onWeights: (p: { option: string; reason: string }) => (weightsPicked = p) };
     let fallbackReason: string | null = null;
     if (opts.backend === 'cpu') {
       engine = await loadEngine({ ...common, backend: 'cpu' });

@@ -28,6 +28,8 @@ export interface PaneRun {
   tokensPerSecond: number | null;
   finish: FinishReason | 'error' | null;
   usage: Usage | null;
+  /** Why the request decoded without the speculation the settings ask for. */
+  speculationOff?: string;
 }
 
 /**
@@ -235,6 +237,7 @@ export class ChatPane {
       finish: (f) => (run.finish = f ?? run.finish),
       usage: (u) => (run.usage = u ?? run.usage),
       started: () => run.tokens > 0,
+      speculationOff: (why) => (run.speculationOff = why),
     };
     this.host.started(this.index);
     try {
@@ -278,6 +281,9 @@ export class ChatPane {
     parts.push(`${run.usage?.completion_tokens ?? run.tokens} tokens`);
     if (run.tokensPerSecond !== null) parts.push(`${run.tokensPerSecond.toFixed(1)} tok/s`);
     if (run.usage?.prompt_tokens_details.cached_tokens) parts.push(`${run.usage.prompt_tokens_details.cached_tokens} prompt tokens from cache`);
+    const spec = run.usage?.speculative;
+    if (spec) parts.push(`${spec.accepted_tokens} of ${plural(spec.drafted_tokens, 'drafted token')} accepted`);
+    if (run.speculationOff) parts.push(run.speculationOff);
     if (this.currentMode === 'chat' && this.history.dropped) parts.push(`oldest ${plural(this.history.dropped, 'turn')} left out of the context`);
     this.meta.textContent = parts.join(' · ');
   }

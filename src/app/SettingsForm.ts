@@ -1,8 +1,8 @@
 import type { SamplingRequest } from '../api/index.ts';
-import { h, nextId } from './dom.ts';
+import { field, h, nextId } from './dom.ts';
 import { checkField, type SamplingField } from './samplingRules.ts';
 
-export type Sampling = Pick<SamplingRequest, 'temperature' | 'top_p' | 'top_k' | 'max_tokens' | 'seed'>;
+export type Sampling = Pick<SamplingRequest, 'temperature' | 'top_p' | 'top_k' | 'max_tokens' | 'seed' | 'speculative'>;
 
 const LABELS: Record<SamplingField, string> = { temperature: 'Temperature', top_p: 'Top-p', top_k: 'Top-k', max_tokens: 'Max tokens', seed: 'Seed' };
 
@@ -16,6 +16,8 @@ export class SettingsForm {
   private readonly inputs = {} as Record<SamplingField, HTMLInputElement>;
   private readonly errors = {} as Record<SamplingField, HTMLElement>;
   private invalid = new Set<SamplingField>();
+  /** Speculative decoding: 'off', or 'ngram' (prompt lookup; the output stays the model's). */
+  private readonly speculative: HTMLSelectElement;
 
   constructor(private readonly onChange: () => void = () => {}) {
     const form = h('form', { class: 'settings', 'aria-label': 'Sampling settings', novalidate: true });
@@ -41,6 +43,8 @@ export class SettingsForm {
     add('top_k', '40', { min: 0, step: 1 }, '0 = off');
     add('max_tokens', '120', { min: 1, step: 1 });
     add('seed', '', { step: 1, placeholder: 'random' }, 'blank = random');
+    this.speculative = h('select', { name: 'speculative' }, h('option', { value: 'off' }, 'Off'), h('option', { value: 'ngram' }, 'N-gram (prompt lookup)'));
+    form.append(field('Speculative decoding', this.speculative, 'same text, fewer forwards'));
     form.addEventListener('submit', (e) => e.preventDefault());
     this.el = h('section', { class: 'card', 'aria-label': 'Sampling' }, h('h2', {}, 'Sampling'), form);
   }
@@ -77,6 +81,7 @@ export class SettingsForm {
       if (v !== '' && !checkField(k, v)) out[k] = Number(v);
     }
     if (out.top_k === 0) delete out.top_k;
+    if (this.speculative.value === 'ngram') out.speculative = { method: 'ngram' };
     return out;
   }
 }

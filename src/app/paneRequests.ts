@@ -9,6 +9,8 @@ export interface AnswerSink {
   usage(u: Usage | null | undefined): void;
   /** Whether any text has arrived (a request is retried only before that). */
   started(): boolean;
+  /** The request was sent without the speculative decoding the settings ask for, and why. */
+  speculationOff?(why: string): void;
 }
 
 /** Story mode: a raw prompt to `completions`, streamed. */
@@ -40,7 +42,11 @@ export async function streamChat(
     try {
       const messages = history.messages(system);
       const kv = history.kvBudget === null ? {} : { kv_budget_tokens: history.kvBudget };
-      const stream = await engine.chat.completions.create({ messages, stream: true, stream_options: { include_usage: true }, ...kv, ...sampling }, { signal });
+      // The engine refuses speculation with a KV budget (not combined yet): a long chat decodes plainly, and says so.
+      const { speculative, ...rest } = sampling;
+      if (speculative && history.kvBudget !== null) sink.speculationOff?.('speculation off: not combined with the KV budget yet');
+      const spec = speculative && history.kvBudget === null ? { speculative } : {};
+      const stream = await engine.chat.completions.create({ messages, stream: true, stream_options: { include_usage: true }, ...kv, ...rest, ...spec }, { signal });
       if (history.dropped > before) leftOut(history.dropped, context);
       for await (const chunk of stream) {
         for (const c of chunk.choices) {

@@ -11,10 +11,12 @@
  */
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { CpuBackend } from '../cpu/CpuBackend.ts';
+import { F16_TABLE_BYTES, instantiateKernels, matmulOf, PAGE, relaxedSimdAvailable } from '../cpu/wasm/kernels.ts';
 import { WasmCpuBackend } from '../cpu/wasm/WasmCpuBackend.ts';
 import type { ForwardBackend } from '../engine/ForwardBackend.ts';
 import { SMOLLM2_135M } from '../model/synthetic.ts';
 import type { ModelWeights } from '../model/weights.ts';
+import { quantize } from '../quant/index.ts';
 import { quantizeModel } from '../quant/quantizeModel.ts';
 import { peerCases, type PeerRow, runPeers } from './cpuPeer.ts';
 import type { BenchSection, SectionContext, SectionResult } from './sections.ts';
@@ -76,9 +78,82 @@ async function measure(model: string, format: string, weights: ModelWeights, ker
   return rows;
 }
 
+export interface MatmulRow {
+  format: 'f32' | 'q8_0' | 'q4_0';
+  rows: number;
+  cols: number;
+  /** Activation rows sharing each weight read (streams in a decode step). */
+  m: number;
+  gmacPerSecond: number;
+  weightGBPerSecond: number;
+}
+
+const MATMUL_SHAPES = [
+  [1536, 576],
+  [576, 1536],
+  [49152, 576],
+] as const;
+
+/**
+ * The matmul kernel alone, one thread, on SmolLM2-135M's products (gate/up, down, the head), for
+ * m = 1, 2, 4, 8 activation rows: GMAC/s says whether more rows per weight read buy arithmetic,
+ * weight GB/s whether one row is bound by memory. The head (113 MB in f32) streams from DRAM; the
+ * others fit in the last-level cache here, unlike a whole model's layers in a real decode step.
+ * Best of several timed turns, as other processes share the cores.
+ */
+async function matmulRates(quick: boolean, log: (m: string) => void): Promise<{ simd: string; rows: MatmulRow[] }> {
+  const maxWeight = 49152 * 576 * 4;
+  const xAt = F16_TABLE_BYTES + maxWeight;
+  const yAt = xAt + 8 * 1536 * 4;
+  const pages = Math.ceil((yAt + 8 * 49152 * 4) / PAGE);
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+  const simd = relaxedSimdAvailable() ? 'relaxed' : 'plain';
+  const k = await instantiateKernels(memory, 0, false, simd);
+  let seed = 1;
+  const rand = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+  new Float32Array(memory.buffer, xAt, 8 * 1536).set(Float32Array.from({ length: 8 * 1536 }, rand));
+  const rows: MatmulRow[] = [];
+  for (const format of ['f32', 'q8_0', 'q4_0'] as const) {
+    for (const [R, C] of MATMUL_SHAPES) {
+      const bytes = quantize(format === 'f32' ? 'F32' : format === 'q8_0' ? 'Q8_0' : 'Q4_0', Float32Array.from({ length: R * C }, rand));
+      new Uint8Array(memory.buffer, F16_TABLE_BYTES, bytes.length).set(bytes);
+      const kernel = matmulOf(k, format);
+      for (const m of [1, 2, 4, 8]) {
+        const reps = Math.max(1, Math.round(2e7 / (R * C * m)));
+        let best = Infinity;
+        for (let turn = 0; turn < (quick ? 3 : 7); turn++) {
+          const t0 = performance.now();
+          for (let i = 0; i < reps; i++) kernel(F16_TABLE_BYTES, bytes.length / R, xAt, yAt, R, C, m, 0, R);
+          best = Math.min(best, (performance.now() - t0) / 1000 / reps);
+        }
+        const row = { format, rows: R, cols: C, m, gmacPerSecond: (R * C * m) / best / 1e9, weightGBPerSecond: bytes.length / best / 1e9 };
+        log(`cpu: matmul ${format} ${R}x${C} m=${m}: ${fmt(row.gmacPerSecond, 2)} GMAC/s, weights ${fmt(row.weightGBPerSecond, 1)} GB/s`);
+        rows.push(row);
+      }
+    }
+  }
+  return { simd, rows };
+}
+
+function matmulTable(simd: string, rows: MatmulRow[]): string[] {
+  return [
+    '',
+    `### The matmul kernel alone (one thread, ${simd} SIMD): GMAC/s (weight GB/s) by activation rows m`,
+    '',
+    '| weights | shape (rows x cols) | m = 1 | m = 2 | m = 4 | m = 8 | m = 8 vs 1 |',
+    '|---|---|---|---|---|---|---|',
+    ...[...new Set(rows.map((r) => `${r.format}|${r.rows}|${r.cols}`))].map((key) => {
+      const [f, R, C] = key.split('|');
+      const at = (m: number): MatmulRow => rows.find((r) => r.format === f && r.rows === Number(R) && r.cols === Number(C) && r.m === m)!;
+      return `| ${f} | ${R}x${C} | ${[1, 2, 4, 8].map((m) => `${fmt(at(m).gmacPerSecond, 2)} (${fmt(at(m).weightGBPerSecond, 1)})`).join(' | ')} | ${fmt(at(8).gmacPerSecond / at(1).gmacPerSecond, 2)}x |`;
+    }),
+  ];
+}
+
 async function run(ctx: SectionContext): Promise<SectionResult> {
   const machine = { cores: availableParallelism(), cpu: cpus()[0]?.model ?? 'unknown', loadavgBefore: loadavg() };
   const rows: CpuRow[] = [];
+  const matmul = await matmulRates(ctx.quick, ctx.log);
   const stories = ctx.stories.weights;
   const storiesSteps = ctx.quick ? 16 : 64;
   rows.push(...(await measure('stories260K', 'f32', stories, 'js', 1, storiesSteps, ctx.log)));
@@ -120,9 +195,10 @@ async function run(ctx: SectionContext): Promise<SectionResult> {
       const [c1, c8] = [perCpu(m, f, k, Number(t), 1)!, perCpu(m, f, k, Number(t), 8)!];
       return `| ${m} | ${f} | ${k} | ${t} | ${fmt(one)} | ${fmt(four)} | ${fmt(eight)} | ${fmt(eight / one, 2)}x | ${k === 'wasm' && js ? `${fmt(one / js, 2)}x` : ''} | ${t !== '1' && single ? `${fmt(one / single, 2)}x` : ''} | ${fmt(c1)} | ${fmt(c8)} | ${fmt(c8 / c1, 2)}x |`;
     }),
+    ...matmulTable(matmul.simd, matmul.rows),
     ...peerTable(peers),
   ];
-  return { markdown: lines.join('\n'), data: { machine: { ...machine, loadavgAfter }, rows, peers }, skipped };
+  return { markdown: lines.join('\n'), data: { machine: { ...machine, loadavgAfter }, rows, matmul, peers }, skipped };
 }
 
 /** Folio against wllama in the same Chromium, same GGUF file, one thread each. */

@@ -94,6 +94,10 @@ export interface DispatchRecord {
   boundBytes: number;
   /** GPU seconds (timestamp queries), or null without them. */
   seconds: number | null;
+  /** The dispatch itself, for replaying it alone (wallClockTimes). */
+  replay?: { pipeline: GPUComputePipeline; group: GPUBindGroup; grid: [number, number, number] };
+  /** Wall-clock seconds of the dispatch submitted alone, best of a few (wallClockTimes); submission overhead included. */
+  wallSeconds?: number;
 }
 
 /** Sizes of the buffers each bind group holds, recorded as they are created (installBindGroupSizes). */
@@ -150,8 +154,40 @@ export class ProfilingPass {
     pass.setBindGroup(0, this.group!);
     pass.dispatchWorkgroups(x, y, z);
     pass.end();
-    this.records.push({ kernel: this.pipeline!.label.split(' ')[0] || 'unlabelled', workgroups: x * y * z, boundBytes: boundBytes.get(this.group!) ?? 0, seconds: null });
+    this.records.push({
+      kernel: this.pipeline!.label.split(' ')[0] || 'unlabelled',
+      workgroups: x * y * z,
+      boundBytes: boundBytes.get(this.group!) ?? 0,
+      seconds: null,
+      replay: { pipeline: this.pipeline!, group: this.group!, grid: [x, y, z] },
+    });
   }
 
   end(): void {}
+}
+
+/**
+ * Times each recorded dispatch by wall clock, submitted alone (best of `reps`, after one warm-up):
+ * where the device has no timestamp queries (SwiftShader), where a step's time goes. The buffers
+ * hold whatever the last step left, which costs the same; a dispatch that accumulates changes
+ * values, not time.
+ */
+export async function wallClockTimes(device: GPUDevice, records: DispatchRecord[], reps = 3): Promise<void> {
+  for (const r of records) {
+    if (!r.replay) continue;
+    let best = Infinity;
+    for (let i = 0; i <= reps; i++) {
+      const encoder = device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      pass.setPipeline(r.replay.pipeline);
+      pass.setBindGroup(0, r.replay.group);
+      pass.dispatchWorkgroups(...r.replay.grid);
+      pass.end();
+      const t0 = performance.now();
+      device.queue.submit([encoder.finish()]);
+      await device.queue.onSubmittedWorkDone();
+      if (i > 0) best = Math.min(best, (performance.now() - t0) / 1000);
+    }
+    r.wallSeconds = best;
+  }
 }

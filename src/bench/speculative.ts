@@ -153,10 +153,13 @@ async function measureCase(c: ModelCase, backend: Backend, log: (m: string) => v
       const draft = d.weights ? new DraftModelDrafter(await makeBackend(backend, d.weights(), numBlocks)) : null;
       try {
         // One engine for both (a request without `speculative` decodes plainly); warm-up first
-        // (kernels compiled, the JIT warm), then plain and speculative alternate prompt by prompt.
+        // (kernels compiled, the JIT warm, and the engine's table of what a step of so many rows
+        // costs here filled: greedy draft lengths are chosen by it, src/speculative/draftLength.ts),
+        // then plain and speculative alternate prompt by prompt.
         const engine = engineFor(draft ? { drafters: { draft, draftModel: d.label } } : {});
         const speculative = { method: d.method, k: K };
-        await runOne(engine, { prompt: c.prompts[0], max_tokens: 4, temperature: 0, speculative });
+        await runOne(engine, { prompt: c.prompts[0], max_tokens: c.maxTokens, temperature: 0 });
+        await runOne(engine, { prompt: c.prompts[0], max_tokens: c.maxTokens, temperature: 0, speculative });
         const plain = emptyRun();
         const spec = emptyRun();
         for (const prompt of c.prompts) {

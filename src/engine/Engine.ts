@@ -292,6 +292,7 @@ export class Engine {
         this.meter.finishedRequests++;
       }
     }
+    this.speculation.stepDone(plan);
     onStep?.({ plan, start, scheduleMs, forwardMs, sampleMs: t2 - t1, appendMs: t3 - t2, stepMs: performance.now() - start });
     return true;
   }

@@ -146,7 +146,7 @@ export class GpuBackend implements ForwardBackend {
     this.pools = new KvPools(gpu, c, plan);
     this.maintenance = new KvMaintenance(gpu, this.pools, this.shape, this.invFreq, this.numBlocks);
     this.flash = fallback ? null : new FlashAttention(gpu, this.shape, this.pools, { sharedPrefix: opts.sharedPrefix ?? true, cpuShapes });
-    this.uniforms = { rows: gpu.uniform('rows'), logitRows: gpu.uniform('logit rows') };
+    this.uniforms = { rows: gpu.uniform('rows'), logitRows: gpu.uniform('logit rows'), shortRows: gpu.uniform('short rows'), longRows: gpu.uniform('long rows') };
   }
 
   /** Bytes the weights take on the device: packed ones at their packed size. */
@@ -320,6 +320,8 @@ export class GpuBackend implements ForwardBackend {
     q.writeBuffer(b.logitRows, 0, step.logitRows);
     q.writeBuffer(this.uniforms.rows, 0, Uint32Array.of(step.rows));
     q.writeBuffer(this.uniforms.logitRows, 0, Uint32Array.of(step.logitRows.length));
+    q.writeBuffer(this.uniforms.shortRows, 0, Uint32Array.of(step.shortRows, 0));
+    q.writeBuffer(this.uniforms.longRows, 0, Uint32Array.of(step.rows - step.shortRows, step.shortRows));
     return step;
   }
 
@@ -329,7 +331,7 @@ export class GpuBackend implements ForwardBackend {
     const errors = scoped(device, () => {
       const encoder = device.createCommandEncoder({ label: 'forward' });
       const pass = encoder.beginComputePass({ label: 'forward' });
-      const shape = { rows: step.rows, logitRows: step.logitRows.length };
+      const shape = { rows: step.rows, logitRows: step.logitRows.length, shortRows: step.shortRows };
       encodeForward(pass, this.kernels, this.groups!, this.shape, shape, this.gpu.limits.maxComputeWorkgroupsPerDimension, tail, beforeSample);
       pass.end();
       encoder.copyBufferToBuffer(result, 0, readBack, 0, bytes);

@@ -10,6 +10,9 @@ import type { StepBuffers } from './stepBuffers.ts';
 export interface StepUniforms {
   rows: GPUBuffer;
   logitRows: GPUBuffer;
+  /** (rows, first) of the short chunks' rows and of the others, for products that split them (LinearIo.split). */
+  shortRows: GPUBuffer;
+  longRows: GPUBuffer;
 }
 
 export interface LayerGroups {
@@ -51,14 +54,16 @@ export function bindBuffers(device: GPUDevice, pipeline: GPUComputePipeline, buf
 /** Every bind group of a forward pass; built once per step-buffer capacity. */
 export function buildForwardGroups(device: GPUDevice, k: Kernels, lin: LinearKernels, w: GpuWeights, pools: KvPools, b: StepBuffers, u: StepUniforms, flash: FlashAttention | null = null): ForwardGroups {
   const bind = (p: GPUComputePipeline, ...buffers: GPUBuffer[]) => bindBuffers(device, p, buffers);
+  // The layer products (not the LM head, whose rows are the logit rows) may split a step's rows.
+  const split = { short: u.shortRows, long: u.longRows };
   const product = (weights: GpuWeights['lmHead'], rows: GPUBuffer, x: GPUBuffer, y: GPUBuffer, accumulate: boolean, bias: GPUBuffer | null = null) =>
-    lin.step(weights, { rows, x, y, bias, accumulate }, w.noBias);
+    lin.step(weights, { rows, x, y, bias, accumulate, split: rows === u.rows ? split : undefined }, w.noBias);
   // The 'gpu' set: q|k|v and gate|up normalize the residual stream themselves, down applies SwiGLU
   // to gate|up itself (no rmsnorm and no silu_mul dispatches in a layer).
   const fused = lin.fuses;
   const eps = k.rmsNormEps;
   const normed = (weights: GpuWeights['lmHead'], norm: GPUBuffer, y: GPUBuffer, bias: GPUBuffer | null = null) =>
-    fused ? lin.step(weights, { rows: u.rows, x: b.x, y, bias, accumulate: false, norm: { weight: norm, eps } }, w.noBias) : product(weights, u.rows, b.xb, y, false, bias);
+    fused ? lin.step(weights, { rows: u.rows, x: b.x, y, bias, accumulate: false, norm: { weight: norm, eps }, split }, w.noBias) : product(weights, u.rows, b.xb, y, false, bias);
   const layers = w.layers.map((lw, l): LayerGroups => ({
     inputNorm: bind(k.rmsnorm, u.rows, b.x, lw.inputNorm, b.xb),
     qkv: normed(lw.qkv, lw.inputNorm, b.qkv, lw.qkvBias),
@@ -70,7 +75,7 @@ export function buildForwardGroups(device: GPUDevice, k: Kernels, lin: LinearKer
     postNorm: bind(k.rmsnorm, u.rows, b.x, lw.postNorm, b.xb),
     gateUp: normed(lw.gateUp, lw.postNorm, b.gateUp),
     siluMul: bind(k.siluMul, u.rows, b.gateUp, b.h),
-    down: fused ? lin.step(lw.down, { rows: u.rows, x: b.gateUp, y: b.x, bias: null, accumulate: true, xSilu: true }, w.noBias) : product(lw.down, u.rows, b.h, b.x, true),
+    down: fused ? lin.step(lw.down, { rows: u.rows, x: b.gateUp, y: b.x, bias: null, accumulate: true, xSilu: true, split }, w.noBias) : product(lw.down, u.rows, b.h, b.x, true),
   }));
   return {
     embed: embedStep(device, w.embed, k.gather, k.embedPacked, { rows: u.rows, ids: b.tokens, out: b.x }),

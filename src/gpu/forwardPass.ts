@@ -6,6 +6,8 @@ import type { KernelShape, Kernels } from './kernels.ts';
 export interface StepShape {
   rows: number;
   logitRows: number;
+  /** Rows of the short chunks, first in the step (StepInputs.shortRows; 0: not told). */
+  shortRows?: number;
 }
 
 /** What follows the LM head: nothing (logits are read), or sampling, argmax included (ids are read). */
@@ -33,6 +35,7 @@ export function encodeForward(
   beforeSample?: (pass: GPUComputePassEncoder) => void,
 ): void {
   const { rows, logitRows } = step;
+  const short = step.shortRows ?? 0;
   const run = (p: GPUComputePipeline, group: GPUBindGroup, [x, y]: [number, number]) => {
     pass.setPipeline(p);
     pass.setBindGroup(0, group);
@@ -44,7 +47,7 @@ export function encodeForward(
   for (const part of g.embed.parts) run(part.pipeline, part.group, elems(rows * shape.hiddenSize));
   for (const [l, lg] of g.layers.entries()) {
     if (!g.fused) run(k.rmsnorm, lg.inputNorm, perRow(rows));
-    lg.qkv.encode(pass, rows);
+    lg.qkv.encode(pass, rows, short);
     if (g.flash && k.ropeKvWrite && lg.ropeKvWrite) {
       // The 'gpu' set: RoPE and the KV write in one dispatch, then flash-decoding (1 or 2 dispatches).
       run(k.ropeKvWrite, lg.ropeKvWrite, elems((rows * (shape.numHeads + 2 * shape.numKvHeads) * shape.headDim) / 2));
@@ -54,11 +57,11 @@ export function encodeForward(
       run(k.kvWrite, lg.kvWrite, elems(rows * shape.numKvHeads * shape.headDim));
       run(k.attention, lg.attention, elems(rows * shape.numHeads));
     }
-    lg.oProj.encode(pass, rows);
+    lg.oProj.encode(pass, rows, short);
     if (!g.fused) run(k.rmsnorm, lg.postNorm, perRow(rows));
-    lg.gateUp.encode(pass, rows);
+    lg.gateUp.encode(pass, rows, short);
     if (!g.fused) run(k.siluMul, lg.siluMul, elems(rows * shape.intermediateSize));
-    lg.down.encode(pass, rows);
+    lg.down.encode(pass, rows, short);
   }
   run(k.gather, g.gatherLast, elems(logitRows * shape.hiddenSize));
   run(k.rmsnorm, g.finalNorm, perRow(logitRows));

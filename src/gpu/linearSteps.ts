@@ -6,7 +6,12 @@
  * wgsl/matmul_packed_gemm.wgsl beyond (prefill: the row count from the `rows` uniform).
  * The 'gpu' set: every weight, f32 included (as an F32 part), takes per part the GEMV of
  * src/gpu/gemv.ts (plus its split-K reduce) for up to 8 rows (all rows on CPU adapters) and the tiled
- * GEMM beyond; each part's shape is a uniform, so its pipelines serve every part.
+ * GEMM beyond; each part's shape is a uniform, so its pipelines serve every part. A step of more
+ * rows whose short chunks (src/gpu/stepInputs.ts, rows first) hold at most 8 rows runs those on the
+ * GEMV and the rest on the GEMM, so that each row takes the kernel it takes alone: a mixed
+ * prefill/decode batch is then bit-identical to solo runs (the two kernels sum in different orders).
+ * Beyond 8 short rows the whole step takes the GEMM (then decode rows differ from solo runs in the
+ * last bits).
  * Then wgsl/bias_add.wgsl adds a bias. Pipelines of packed parts share explicit layouts, so one
  * bind group per part serves every row count.
  */
@@ -22,9 +27,12 @@ import type { KernelSet } from './kernelSet.ts';
 import { matmulPipeline } from './kernels.ts';
 import { MAX_M, packedMatmul, type PackedMatmul } from './packedMatmul.ts';
 
-/** One product of the forward pass, bound to its buffers; `rows` is the step's row count. */
+/**
+ * One product of the forward pass, bound to its buffers; `rows` is the step's row count, the first
+ * `shortRows` of them short chunks' (only products given LinearIo.split use it).
+ */
 export interface LinearStep {
-  encode(pass: GPUComputePassEncoder, rows: number): void;
+  encode(pass: GPUComputePassEncoder, rows: number, shortRows?: number): void;
 }
 
 /** The buffers one product reads and writes. */
@@ -40,6 +48,11 @@ export interface LinearIo {
   xSilu?: boolean;
   /** The product normalizes x itself (RMSNorm with this weight and epsilon; 'gpu' set only). */
   norm?: { weight: GPUBuffer; eps: number };
+  /**
+   * Uniforms (dims: rows, first) of the short chunks' rows and of the rest, for a step that splits
+   * them between the GEMV and the GEMM ('gpu' set on a GPU; the layer products, not the LM head).
+   */
+  split?: { short: GPUBuffer; long: GPUBuffer };
 }
 
 /** Pipelines of the linear products, made on first use and kept for the backend's life. */
@@ -101,8 +114,8 @@ export class LinearKernels {
     const parts = all.map((part) => (gpu ? this.gpuPartStep(w.k, w.n, part, io, noBias) : this.partStep(w.k, w.n, part, io)));
     const bias = io.bias ? this.biasStep(w.n, io, io.bias) : null;
     return {
-      encode: (pass, rows) => {
-        for (const p of parts) p.encode(pass, rows);
+      encode: (pass, rows, shortRows) => {
+        for (const p of parts) p.encode(pass, rows, shortRows);
         bias?.encode(pass, rows);
       },
     };
@@ -153,19 +166,36 @@ export class LinearKernels {
     const reduceGroup = plan.split > 1 ? group(this.reduceLayout, [io.rows, params, out, io.y]) : null;
     const tiledGroup = plan.split > 1 ? group(this.productLayout, [io.rows, params, part.buffer, io.x, io.y, normW]) : gemvGroup;
     const kernel = { format: part.format, rows: plan.rows, lanes: plan.lanes, subgroups: this.subgroups, xSilu, xNorm };
-    return {
-      encode: (pass, rows) => {
-        if (rows > maxRows) {
-          const p = this.cached(`tiled ${part.format} ${xSilu} ${xNorm}`, () => tiledPipeline(this.device, { format: part.format, xSilu, xNorm }, this.productPipelineLayout));
-          this.dispatch(pass, p, tiledGroup, tiledGrid(rows, part.n, this.maxPerDim));
-          return;
+    // The same three groups with the short rows' dims (GEMV, reduce) and the other rows' (GEMM).
+    const split = io.split
+      ? {
+          gemv: group(this.productLayout, [io.split.short, params, part.buffer, io.x, out, normW]),
+          reduce: plan.split > 1 ? group(this.reduceLayout, [io.split.short, params, out, io.y]) : null,
+          tiled: group(this.productLayout, [io.split.long, params, part.buffer, io.x, io.y, normW]),
         }
-        checkGemvShape(part.format, k, rows, maxRows);
-        const gemv = this.cached(`gemv ${JSON.stringify(kernel)}`, () => gemvPipeline(this.device, kernel, this.productPipelineLayout));
-        this.dispatch(pass, gemv, gemvGroup, gemvGrid(plan, rows, this.maxPerDim));
-        if (reduceGroup) {
-          const reduce = this.cached('reduce', () => splitReducePipeline(this.device, this.reducePipelineLayout));
-          this.dispatch(pass, reduce, reduceGroup, grid64(rows * part.n, this.maxPerDim));
+      : null;
+    const tiled = (pass: GPUComputePassEncoder, g: GPUBindGroup, rows: number) => {
+      const p = this.cached(`tiled ${part.format} ${xSilu} ${xNorm}`, () => tiledPipeline(this.device, { format: part.format, xSilu, xNorm }, this.productPipelineLayout));
+      this.dispatch(pass, p, g, tiledGrid(rows, part.n, this.maxPerDim));
+    };
+    const gemv = (pass: GPUComputePassEncoder, g: GPUBindGroup, r: GPUBindGroup | null, rows: number) => {
+      checkGemvShape(part.format, k, rows, maxRows);
+      const p = this.cached(`gemv ${JSON.stringify(kernel)}`, () => gemvPipeline(this.device, kernel, this.productPipelineLayout));
+      this.dispatch(pass, p, g, gemvGrid(plan, rows, this.maxPerDim));
+      if (r) {
+        const reduce = this.cached('reduce', () => splitReducePipeline(this.device, this.reducePipelineLayout));
+        this.dispatch(pass, reduce, r, grid64(rows * part.n, this.maxPerDim));
+      }
+    };
+    return {
+      encode: (pass, rows, shortRows = 0) => {
+        if (rows <= maxRows) {
+          gemv(pass, gemvGroup, reduceGroup, rows);
+        } else if (split && shortRows > 0 && shortRows <= maxRows) {
+          gemv(pass, split.gemv, split.reduce, shortRows);
+          tiled(pass, split.tiled, rows - shortRows);
+        } else {
+          tiled(pass, tiledGroup, rows);
         }
       },
     };

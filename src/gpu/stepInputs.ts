@@ -1,10 +1,22 @@
 import { blocksFor, cacheStartOf, type ForwardBatch } from '../kv/batch.ts';
 import type { ModelConfig } from '../model/config.ts';
 
-/** One step's batch flattened into the arrays the kernels read; rows are chunk after chunk. */
+/**
+ * Chunks of up to this many rows are short (decode tokens, speculative drafts): their rows come
+ * first in a step, and on a GPU its products take them through the GEMV apart from the longer
+ * chunks' rows, so that a row's kernels depend on its own chunk (src/gpu/linearSteps.ts).
+ */
+export const SHORT_CHUNK_ROWS = 8;
+
+/**
+ * One step's batch flattened into the arrays the kernels read; rows are chunk after chunk, the
+ * short chunks' (up to SHORT_CHUNK_ROWS rows each) first, each group in batch order.
+ */
 export interface StepInputs {
   /** Query rows (tokens) in the step. */
   rows: number;
+  /** Rows of the short chunks: rows 0 .. shortRows - 1. */
+  shortRows: number;
   /** [rows] token ids. */
   tokens: Uint32Array<ArrayBuffer>;
   /** [rows, 4]: position, offset of the sequence's block table in `tables`, slot, number of keys the row attends to. */
@@ -13,11 +25,11 @@ export interface StepInputs {
   rope: Float32Array<ArrayBuffer>;
   /** The block tables of all chunks, each cut to the blocks the chunk reaches. */
   tables: Uint32Array<ArrayBuffer>;
-  /** Rows whose logits are wanted, in output order. */
+  /** Rows whose logits are wanted, in output order (the batch's chunk order). */
   logitRows: Uint32Array<ArrayBuffer>;
   /** Per chunk, how many logit rows it gets. */
   logitCounts: number[];
-  /** Per chunk, how many query rows it has (the 'gpu' set's attention groups a chunk's rows). */
+  /** Per chunk in row order, how many query rows it has (the 'gpu' set's attention groups a chunk's rows). */
   chunkRows: number[];
 }
 
@@ -39,14 +51,19 @@ export function packStep(batch: ForwardBatch, c: ModelConfig, cache: CacheShape,
   const rowMeta = new Uint32Array(rows * 4);
   const rope = new Float32Array(rows * c.headDim);
   const tables = new Uint32Array(tableLen);
-  const logitRows: number[] = [];
+  const logitRowsOf: number[][] = batch.chunks.map(() => []);
   const logitCounts: number[] = [];
   const chunkRows: number[] = [];
   const half = c.headDim / 2;
   const written = new Set<number>();
   let row = 0;
   let tableOffset = 0;
-  batch.chunks.forEach((ch, ci) => {
+  const short = (ci: number) => batch.chunks[ci].tokens.length <= SHORT_CHUNK_ROWS;
+  const order = batch.chunks.map((_, ci) => ci);
+  const rowOrder = [...order.filter(short), ...order.filter((ci) => !short(ci))];
+  const shortRows = rowOrder.reduce((n, ci) => n + (short(ci) ? batch.chunks[ci].tokens.length : 0), 0);
+  for (const ci of rowOrder) {
+    const ch = batch.chunks[ci];
     if (ch.tokens.length === 0) throw new RangeError(`chunk ${ci} has no tokens`);
     if (!Number.isInteger(ch.startPos) || ch.startPos < 0) throw new RangeError(`chunk ${ci}: bad start position ${ch.startPos}`);
     // Under eviction the table has gaps in position: entries (slot, key count) follow cacheStart, RoPE the position.
@@ -75,12 +92,12 @@ export function packStep(batch: ForwardBatch, c: ModelConfig, cache: CacheShape,
         rope[row * c.headDim + j] = Math.cos(angle);
         rope[row * c.headDim + half + j] = Math.sin(angle);
       }
-      if (logits === 'all' || i === ch.tokens.length - 1) logitRows.push(row);
+      if (logits === 'all' || i === ch.tokens.length - 1) logitRowsOf[ci].push(row);
       row++;
     });
-    logitCounts.push(logits === 'all' ? ch.tokens.length : 1);
     chunkRows.push(ch.tokens.length);
     tableOffset += need;
-  });
-  return { rows, tokens, rowMeta, rope, tables, logitRows: Uint32Array.from(logitRows), logitCounts, chunkRows };
+  }
+  for (const ch of batch.chunks) logitCounts.push(logits === 'all' ? ch.tokens.length : 1);
+  return { rows, shortRows, tokens, rowMeta, rope, tables, logitRows: Uint32Array.from(logitRowsOf.flat()), logitCounts, chunkRows };
 }

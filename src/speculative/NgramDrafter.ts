@@ -21,7 +21,12 @@ export class NgramDrafter implements Drafter {
   }
 }
 
-/** Up to `k` tokens that followed the most recent earlier occurrence of the context's last n-gram. */
+/**
+ * Up to `k` tokens that followed the most recent earlier occurrence of the context's last n-gram.
+ * A match close to the end runs on into the draft itself (an overlapping copy, as in LZ77): a
+ * context that repeats with period p keeps repeating, so a model stuck in a loop of p tokens gets
+ * drafts of k tokens, not just the p - 1 to the end of the context.
+ */
 export function lookup(context: readonly number[], k: number, maxN = MAX_NGRAM): number[] {
   const len = context.length;
   if (k < 1) return [];
@@ -30,8 +35,15 @@ export function lookup(context: readonly number[], k: number, maxN = MAX_NGRAM):
     for (let start = len - n - 1; start >= 0; start--) {
       let same = true;
       for (let j = 0; j < n && same; j++) same = context[start + j] === context[len - n + j];
-      if (same) return context.slice(start + n, Math.min(len, start + n + k));
+      if (same) return periodicCopy(context, start + n, k);
     }
   }
   return [];
+}
+
+/** k tokens of the context from `from` on, where position len + i is the copy's own token i. */
+function periodicCopy(context: readonly number[], from: number, k: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < k; i++) out.push(from + i < context.length ? context[from + i] : out[from + i - context.length]);
+  return out;
 }

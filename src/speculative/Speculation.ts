@@ -1,12 +1,14 @@
 import { Rng } from '../sampling/Rng.ts';
 import type { Scheduler } from '../scheduler/Scheduler.ts';
 import type { Sequence } from '../scheduler/Sequence.ts';
-import type { ScheduledChunk } from '../scheduler/StepPlan.ts';
+import type { ScheduledChunk, StepPlan } from '../scheduler/StepPlan.ts';
 import type { Request } from '../engine/Request.ts';
 import { nextK } from './adaptiveK.ts';
+import { chooseDraftLength, expectedTokens } from './draftLength.ts';
 import type { DraftRequest, Drafter } from './Drafter.ts';
 import { NgramDrafter } from './NgramDrafter.ts';
 import { parseSpeculative, type SpeculativeLimits, type SpeculativeMethod, type SpeculativeParam } from './speculativeParams.ts';
+import { StepCost } from './stepCost.ts';
 import { type Verdict, verifyDraft } from './verify.ts';
 
 /** The engine's options for speculative decoding (EngineOptions has them). */
@@ -41,7 +43,16 @@ export const noCounts = (): SpeculativeCounts => ({ drafted_tokens: 0, accepted_
 interface SeqState {
   k: number;
   rng: Rng | null;
+  /** Accepted drafted tokens and drafted tokens the target decided on (up to the first rejected), recent ones weighing most. */
+  accepted: number;
+  tried: number;
 }
+
+/** How much of a sequence's acceptance history each verification keeps: about the last ten drafts count. */
+const ACCEPTANCE_DECAY = 0.9;
+/** The acceptance assumed before a sequence's first verification, worth this many drafted tokens. */
+const PRIOR_ACCEPTANCE = 0.8;
+const PRIOR_WEIGHT = 2;
 
 /**
  * The engine's side of speculative decoding: before a step, drafts for the decoding sequences
@@ -56,6 +67,10 @@ export class Speculation {
   /** A sampling drafter's distributions for this step's drafts, by sequence. */
   private readonly probs = new Map<string, Float32Array[] | null>();
   private warned = false;
+  /** What steps cost here, by rows, learned from every step (stepDone). */
+  readonly cost = new StepCost();
+  private stepStart = NaN;
+  private draftModelRan = false;
 
   /**
    * `defaults`: the engine's `speculative` option, validated as a request's is (refused by name).
@@ -70,23 +85,35 @@ export class Speculation {
 
   /**
    * Sets the draft (Sequence.draft) of every running sequence that decodes and whose request
-   * speculates, at most its k tokens and never past its maxTokens or the context. Drafters that
-   * fail cost their drafts for this step only (a warning), never the requests. Null, at once,
+   * speculates, at most its k tokens (a greedy one: as many as pay best here, lengthFor) and
+   * never past its maxTokens or the context. Drafters that fail cost their drafts for this step
+   * only (a warning), never the requests. Null, at once,
    * when no sequence wants a draft: a step without speculation waits for nothing (not even a
    * microtask, so that requests arriving meanwhile join the next step, as without it).
    */
   draft(scheduler: Scheduler<Request>): Promise<void> | null {
+    this.stepStart = performance.now();
+    this.draftModelRan = false;
     this.sweep(scheduler);
     const wanted: Record<SpeculativeMethod, { seq: Sequence<Request>; req: DraftRequest }[]> = { ngram: [], draft: [] };
-    for (const seq of scheduler.runningSequences) {
+    // The step as it stands before drafts: a row and a token per decode, prefill rows up to the budget.
+    const running = scheduler.runningSequences;
+    const step = { rows: 0, tokens: 0 };
+    for (const seq of running) {
+      step.rows += seq.numUncomputed === 1 ? 1 : Math.min(seq.numUncomputed, scheduler.maxBatchTokens);
+      if (seq.numUncomputed === 1) step.tokens++;
+    }
+    step.rows = Math.min(step.rows, scheduler.maxBatchTokens);
+    for (const seq of running) {
       const option = seq.params.params.speculative;
       const limited = seq.kv.budgetBlocks !== null || seq.kv.overflow === 'shift';
       // After the first output token, so that an n > 1 request has forked already (forks copy no draft slots).
       if (!option || limited || seq.numUncomputed !== 1 || seq.numOutput === 0) continue;
       const st = this.stateOf(seq, option.k);
-      const room = Math.min(st.k, seq.maxTokens - seq.numOutput - 1, (scheduler.maxModelLen ?? Infinity) - seq.tokens.length);
-      if (room < 1) continue;
+      const maxLength = Math.min(st.k, seq.maxTokens - seq.numOutput - 1, (scheduler.maxModelLen ?? Infinity) - seq.tokens.length);
+      if (maxLength < 1) continue;
       const s = seq.params.params.sampling;
+      const room = s.temperature > 0 ? maxLength : this.lengthFor(st, option.method, maxLength, step);
       const rng = st.rng;
       const sampling = s.temperature > 0 && rng ? { temperature: s.temperature, topK: s.topK, topP: s.topP, next: () => rng.next() } : undefined;
       wanted[option.method].push({ seq, req: { seqId: seq.id, context: seq.tokens, k: room, sampling } });
@@ -94,11 +121,27 @@ export class Speculation {
     return wanted.ngram.length + wanted.draft.length === 0 ? null : this.propose(wanted);
   }
 
+  /**
+   * A greedy sequence's draft length: the one with the most expected tokens per millisecond of
+   * the step (draftLength.ts), at most `maxLength`; `step` then counts its rows and tokens.
+   * Sampled sequences draft `maxLength`: a length chosen by timings would make a seeded
+   * request's draws, and so its output, depend on the machine's load.
+   */
+  private lengthFor(st: SeqState, method: SpeculativeMethod, maxLength: number, step: { rows: number; tokens: number }): number {
+    const kind = method === 'draft' ? 'draft' : 'plain';
+    const alpha = (st.accepted + PRIOR_ACCEPTANCE * PRIOR_WEIGHT) / (st.tried + PRIOR_WEIGHT);
+    const d = chooseDraftLength({ alpha, maxLength, ...step, cost: (rows) => this.cost.estimate(kind, rows) });
+    step.rows += d;
+    step.tokens += expectedTokens(alpha, d) - 1;
+    return d;
+  }
+
   private async propose(wanted: Record<SpeculativeMethod, { seq: Sequence<Request>; req: DraftRequest }[]>): Promise<void> {
     for (const method of ['ngram', 'draft'] as const) {
       const list = wanted[method];
       const drafter = this.drafters[method];
       if (list.length === 0 || !drafter) continue;
+      if (method === 'draft') this.draftModelRan = true;
       try {
         const drafts = await drafter.propose(list.map((w) => w.req));
         list.forEach(({ seq, req }, i) => {
@@ -127,13 +170,30 @@ export class Speculation {
     const verdict = verifyDraft(row, draft, probs, seq.params.params.sampling, next);
     const st = this.state.get(seq.id);
     const maxK = seq.params.params.speculative?.k ?? 1;
-    if (st) st.k = nextK(st.k, draft.length, verdict.accepted, maxK);
+    if (st) {
+      st.k = nextK(st.k, draft.length, verdict.accepted, maxK);
+      // The drafts after the first rejected one were never decided on: they say nothing of acceptance.
+      st.accepted = st.accepted * ACCEPTANCE_DECAY + verdict.accepted;
+      st.tried = st.tried * ACCEPTANCE_DECAY + verdict.accepted + (verdict.accepted < draft.length ? 1 : 0);
+    }
     this.totals.drafted_tokens += draft.length;
     this.totals.accepted_tokens += verdict.accepted;
     const mine = seq.params.speculativeCounts;
     mine.drafted_tokens += draft.length;
     mine.accepted_tokens += verdict.accepted;
     return verdict;
+  }
+
+  /**
+   * The engine's step ended (sampled, appended, streamed): its wall time since draft() began
+   * it, drafting included, goes into the cost table under the step's rows. Only steps of decodes
+   * and verifications: a prefill chunk's rows cost otherwise (no logits but the last).
+   */
+  stepDone(plan: StepPlan): void {
+    const ms = performance.now() - this.stepStart;
+    this.stepStart = NaN;
+    if (!plan.chunks.every((c) => c.tokens.length === 1 + (c.verify ?? 0))) return;
+    this.cost.observe(this.draftModelRan ? 'draft' : 'plain', plan.numTokens, ms);
   }
 
   /** One target forward of a speculating request's sequence (a sampled chunk), for tokens per forward. */
@@ -150,7 +210,7 @@ export class Speculation {
       const index = seq.params.choiceOf(seq.id)?.index ?? 0;
       // A stream of the request's seed apart from the choices' (which verification draws from).
       const rng = seq.params.params.sampling.temperature > 0 ? new Rng(seed === null ? (Math.random() * 2 ** 32) >>> 0 : seed, DRAFT_STREAM + index * 0x9e3779b9) : null;
-      st = { k, rng };
+      st = { k, rng, accepted: 0, tried: 0 };
       this.state.set(seq.id, st);
     }
     return st;

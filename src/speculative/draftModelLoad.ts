@@ -6,8 +6,12 @@ import { planKvCache } from '../kv/KvPlan.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { type ModelSource, openSource } from '../model/ModelSource.ts';
 import { type AutoLimits, pickWeights, weightsChoice, type WeightsChoice, type WeightsOption } from '../quant/quantizeModel.ts';
-import { InvalidParamsError } from '../errors.ts';
+import { DeviceLostError, InvalidParamsError } from '../errors.ts';
+import type { ModelWeights } from '../model/weights.ts';
+import { isCachingSource } from './draftCache.ts';
+import type { Drafter } from './Drafter.ts';
 import { DraftModelDrafter } from './DraftModelDrafter.ts';
+import { RecoveringDraft } from './draftRecovery.ts';
 import type { Drafters } from './Speculation.ts';
 import { parseSpeculative, type SpeculativeMethod, type SpeculativeParam } from './speculativeParams.ts';
 import { checkSameTokenizer } from './draftTokenizerCheck.ts';
@@ -42,31 +46,52 @@ export interface DraftHost {
   onWarning?: (message: string) => void;
 }
 
+/** A loaded draft model's drafter: propose, release, and dispose, which frees its backend. */
+export type LoadedDraft = Drafter & { dispose(): void };
+
 /**
  * Loads a draft model exactly as the main model loads (Hugging Face folder or URL, GGUF file,
  * quantize on load), refuses one whose tokenizer differs by name, and puts it on its own backend
  * of the target's kind with its own paged KV. On WebGPU that is a GpuBackend with a device of its
  * own from the same adapter (GpuBackend.create requests one and takes none to share; the models
  * share no buffers, so what a second device costs is its own queue and its own compiled
- * pipelines). DeviceRecovery does not rebuild it after a loss: its failed forwards draft nothing.
+ * pipelines). The engine's DeviceRecovery rebuilds only the target's device, so the draft
+ * rebuilds its own when it is lost (RecoveringDraft). A source that caches (draftCache.ts) is
+ * committed once the draft is loaded.
  */
-export async function loadDraftModel(option: DraftModelOption, host: DraftHost): Promise<DraftModelDrafter> {
+export async function loadDraftModel(option: DraftModelOption, host: DraftHost): Promise<LoadedDraft> {
   const choice = weightsChoice(option.draftWeights ?? 'f32');
   const source = typeof option.draftModel === 'string' ? await openSource(option.draftModel) : option.draftModel;
-  const pick = (config: ModelConfig): WeightsOption => (choice === 'auto' ? pickWeights(config, host.backend === 'webgpu' ? (host.limits ?? null) : null).option : choice);
+  let picked: WeightsOption | undefined;
+  const pick = (config: ModelConfig): WeightsOption => (picked = choice === 'auto' ? pickWeights(config, host.backend === 'webgpu' ? (host.limits ?? null) : null).option : choice);
   const { weights, tokenizerJson } = await loadAnyModel(source, { weights: pick });
   checkSameTokenizer({ name: host.name, vocabSize: host.config.vocabSize, tokenizerJson: host.tokenizerJson }, { name: source.describe(), vocabSize: weights.config.vocabSize, tokenizerJson });
   const blockSize = host.blockSize;
   const budget = planKvCache(weights.config, { blockSize, memoryBudgetBytes: host.kvBudgetBytes });
   const numBlocks = Math.min(host.numBlocks, budget.numBlocks);
-  let backend: ForwardBackend;
+  let draft: LoadedDraft;
   if (host.backend === 'webgpu') {
     const { GpuBackend } = await import('../gpu/GpuBackend.ts');
-    backend = await GpuBackend.create(weights, { blockSize, numBlocks, gpu: host.gpu, kernels: host.kernels });
+    const onGpu = (w: ModelWeights) => GpuBackend.create(w, { blockSize, numBlocks, gpu: host.gpu, kernels: host.kernels });
+    draft = new RecoveringDraft(await onGpu(weights), draftReloader(source, picked, weights.fingerprint, onGpu), host.onWarning);
   } else {
-    backend = (await createCpuBackend(weights, { blockSize, numBlocks }, host.cpu)).backend;
+    draft = new DraftModelDrafter((await createCpuBackend(weights, { blockSize, numBlocks }, host.cpu)).backend, { onWarning: host.onWarning });
   }
-  return new DraftModelDrafter(backend, { onWarning: host.onWarning });
+  if (isCachingSource(source)) await source.commit(weights.fingerprint);
+  return draft;
+}
+
+/**
+ * After the draft's device was lost: its weights again from the same source (in a browser the
+ * IndexedDB-cached one), as the model's own are; a function of its own, so that its closure
+ * holds the source and not the weights.
+ */
+function draftReloader(source: ModelSource, format: WeightsOption | undefined, fingerprint: string, create: (w: ModelWeights) => Promise<ForwardBackend>): () => Promise<ForwardBackend> {
+  return async () => {
+    const { weights } = await loadAnyModel(source, { weights: format });
+    if (weights.fingerprint !== fingerprint) throw new DeviceLostError(`${source.describe()} changed since it was loaded`);
+    return create(weights);
+  };
 }
 
 /** loadEngine's `speculative`: every request's default (`method`, `k`), and a draft model to load beside the model. */
@@ -107,7 +132,7 @@ export function engineSpeculation(option: EngineSpeculativeOption | undefined): 
  * `folio generate --speculative draft --draft-model X`: the draft model beside the CLI's target,
  * on the same kind of backend, with as many KV blocks (the CLI runs one sequence).
  */
-export function cliDraftModel(req: { model: string; draftModel?: string; draftWeights?: WeightsChoice; cpuKernels?: CpuOptions['kernels']; kernels?: KernelsOption }, target: { tokenizerJson: unknown }, backend: ForwardBackend): Promise<DraftModelDrafter> {
+export function cliDraftModel(req: { model: string; draftModel?: string; draftWeights?: WeightsChoice; cpuKernels?: CpuOptions['kernels']; kernels?: KernelsOption }, target: { tokenizerJson: unknown }, backend: ForwardBackend): Promise<LoadedDraft> {
   if (req.draftModel === undefined) throw new InvalidParamsError('draft-model', "is needed by --speculative draft");
   const host: DraftHost = { name: req.model, config: backend.config, tokenizerJson: target.tokenizerJson, backend: backend.name, blockSize: backend.blockSize, numBlocks: backend.numBlocks, cpu: { kernels: req.cpuKernels }, kernels: req.kernels };
   return loadDraftModel({ draftModel: req.draftModel, draftWeights: req.draftWeights }, host);

@@ -50,6 +50,12 @@ export const qwenLikeConfig: ModelConfig = {
   qkvBias: true,
 };
 
+/**
+ * A smaller stories shape for the real-GPU-shape arms (gpuShapes), whose barrier-heavy GEMV costs
+ * SwiftShader about 0.2 ms per workgroup: 2 layers, a narrower MLP and vocabulary.
+ */
+export const tinyConfig: ModelConfig = { ...base, numLayers: 2, intermediateSize: 64, vocabSize: 256 };
+
 /** Random weights of a config's shapes: projections ~ 1/sqrt(fan-in), norms near 1 (uniform; the GPU tests' tolerances are tuned to these). */
 export function randomWeights(config: ModelConfig, seed: number): ModelWeights {
   const rand = prng(seed);

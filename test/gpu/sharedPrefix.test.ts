@@ -3,19 +3,30 @@ import { CpuBackend } from '../../src/cpu/CpuBackend.ts';
 import type { ForwardBackend } from '../../src/engine/ForwardBackend.ts';
 import { GpuBackend } from '../../src/gpu/GpuBackend.ts';
 import { dawnGpu } from '../../src/gpu/dawn.ts';
-import { argmax, maxAbsDiff, prng, randomTokens, randomWeights, storiesConfig } from './randomModel.ts';
+import { argmax, maxAbsDiff, prng, randomTokens, randomWeights, storiesConfig, tinyConfig } from './randomModel.ts';
+import type { ModelConfig } from '../../src/model/config.ts';
 
-const config = storiesConfig;
-const weights = randomWeights(config, 41);
-const blockSize = 16;
-const PREFIX = 256; // 16 blocks every sequence shares
-const SUFFIX = 40; // per request: 2 full blocks its 4 forks share, and a partial one each fork copies
+const PREFIX = 256; // the blocks every sequence shares
+const SUFFIX = 44; // per request: full blocks its 4 forks share, and a partial one each fork copies (44 % 8, 16, 32 > 0)
 const REQUESTS = 4;
 const FORKS = 4;
-const STEPS = 3;
+const STEPS = 3; // decode positions 300..302 stay in the partial block at every block size
 const BATCH = 8;
-const numBlocks = 16 + REQUESTS * 3 + REQUESTS * FORKS;
 const backends: GpuBackend[] = [];
+
+/** One arm: the model, block size and kernel shapes. */
+interface Arm {
+  config: ModelConfig;
+  blockSize: number;
+  gpuShapes: boolean;
+}
+
+/** The cache layout of an arm: prefix blocks, each request's own blocks (full ones, then the partial one), the forks' copies. */
+function layout(blockSize: number) {
+  const prefixBlocks = PREFIX / blockSize;
+  const own = Math.floor(SUFFIX / blockSize) + 1;
+  return { prefixBlocks, own, numBlocks: prefixBlocks + REQUESTS * own + REQUESTS * FORKS };
+}
 afterAll(() => backends.forEach((b) => b.dispose()));
 
 interface Run {
@@ -34,18 +45,19 @@ interface Fork {
  * A system prompt of 256 tokens and 4 requests after it, each forked n = 4 ways (a different
  * first token per fork), prefilled on `backend`.
  */
-async function prefill(backend: ForwardBackend): Promise<Fork[]> {
+async function prefill(backend: ForwardBackend, config: ModelConfig, blockSize: number): Promise<Fork[]> {
   const rand = prng(5);
-  const prefixTable = Array.from({ length: 16 }, (_, i) => i);
+  const { prefixBlocks, own: ownBlocks } = layout(blockSize);
+  const prefixTable = Array.from({ length: prefixBlocks }, (_, i) => i);
   await backend.forward({ chunks: [{ tokens: randomTokens(rand, PREFIX, config.vocabSize), startPos: 0, blockTable: prefixTable }], logits: 'last' });
   const forks: Array<{ table: number[]; tokens: number[] }> = [];
   for (let r = 0; r < REQUESTS; r++) {
-    const own = [16 + r * 3, 17 + r * 3, 18 + r * 3];
+    const own = Array.from({ length: ownBlocks }, (_, i) => prefixBlocks + r * ownBlocks + i);
     await backend.forward({ chunks: [{ tokens: randomTokens(rand, SUFFIX, config.vocabSize), startPos: PREFIX, blockTable: [...prefixTable, ...own] }], logits: 'last' });
     for (let f = 0; f < FORKS; f++) {
-      const copy = 16 + REQUESTS * 3 + r * FORKS + f;
-      await backend.copyBlocks([[own[2], copy]]);
-      forks.push({ table: [...prefixTable, own[0], own[1], copy], tokens: [1 + r * FORKS + f] });
+      const copy = prefixBlocks + REQUESTS * ownBlocks + r * FORKS + f;
+      await backend.copyBlocks([[own[ownBlocks - 1], copy]]);
+      forks.push({ table: [...prefixTable, ...own.slice(0, -1), copy], tokens: [1 + r * FORKS + f] });
     }
   }
   return forks;
@@ -77,15 +89,25 @@ async function decode(backend: ForwardBackend, given: readonly Fork[]): Promise<
   return out;
 }
 
-describe('shared-prefix attention (gpu kernels)', () => {
+// The gpu set in the shapes SwiftShader gets, and in a real GPU's (gpuShapes: 64-lane GEMV with
+// the norms fused, 128-invocation attention workgroups) on a smaller model, at the other block sizes.
+const arms: Arm[] = [
+  { config: storiesConfig, blockSize: 16, gpuShapes: false },
+  { config: tinyConfig, blockSize: 8, gpuShapes: true },
+  { config: tinyConfig, blockSize: 32, gpuShapes: true },
+];
+
+describe.each(arms)('shared-prefix attention (gpu kernels, block size $blockSize, real-GPU shapes: $gpuShapes)', ({ config, blockSize, gpuShapes }) => {
   it('gives 16 forks of 4 requests sharing a 256-token prefix the greedy ids and logits it gives with sharing off, reading the prefix once', async () => {
+    const weights = randomWeights(config, 41);
+    const { numBlocks } = layout(blockSize);
     // One backend for both runs (pipelines compile once), its cache rewritten before each.
-    const gpu = await GpuBackend.create(weights, { blockSize, numBlocks, gpu: dawnGpu(), kernels: 'gpu', sharedPrefix: true });
+    const gpu = await GpuBackend.create(weights, { blockSize, numBlocks, gpu: dawnGpu(), kernels: 'gpu', sharedPrefix: true, gpuShapes });
     backends.push(gpu);
     // The prefill runs on the CPU and its KV cache is copied to both GPU backends: the decode
     // steps are under test here (prefill on the GPU set: test/gpu/forward.test.ts, mixedBatch.test.ts).
     const cpuBackend = new CpuBackend(weights, { blockSize, numBlocks });
-    const forks = await prefill(cpuBackend);
+    const forks = await prefill(cpuBackend, config, blockSize);
     const all = Array.from({ length: numBlocks }, (_, i) => i);
     const kv = await cpuBackend.readBlocks(all);
     const gpuRun = async (sharedPrefix: boolean) => {

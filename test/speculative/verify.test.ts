@@ -20,8 +20,12 @@ describe('n-gram prompt lookup', () => {
     expect(lookup([1, 7, 8, 9, 2, 3, 7, 8, 9, 4, 4, 5, 7, 8, 9], 3)).toEqual([4, 4, 5]);
     // No trigram or bigram match: the unigram 9's last earlier occurrence.
     expect(lookup([9, 1, 2, 9, 3, 5, 9], 2)).toEqual([3, 5]);
-    // Runs to the end of the context when fewer tokens follow.
-    expect(lookup([5, 6, 5, 6], 4)).toEqual([5, 6]);
+    // A match near the end runs on into the draft: the period repeats (here 2, then 1, then 3).
+    expect(lookup([5, 6, 5, 6], 4)).toEqual([5, 6, 5, 6]);
+    expect(lookup([3, 4, 4, 4], 5)).toEqual([4, 4, 4, 4, 4]);
+    expect(lookup([1, 2, 3, 1, 2, 3], 7)).toEqual([1, 2, 3, 1, 2, 3, 1]);
+    // A match far enough back copies the context alone.
+    expect(lookup([1, 2, 3, 4, 5, 9, 1, 2], 3)).toEqual([3, 4, 5]);
     expect(lookup([1, 2, 3], 4)).toEqual([]);
     expect(lookup([1], 4)).toEqual([]);
     expect(lookup([1, 1, 1], 0)).toEqual([]);

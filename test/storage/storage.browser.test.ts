@@ -217,4 +217,29 @@ describe('IndexedDB weight cache and persistent prefix KV, in Chromium', () => {
     expect(r.pin.persisted).toBeLessThan(r.pin.blocks);
     expect(r.persistence?.warning).toMatch(/quota/);
   }, 120_000);
+
+  it('6. a draft model (speculative.draftModel) is cached beside the model: a second createEngine reads both from IndexedDB', async () => {
+    const [model, draft] = [models.urlFor('t6/stories260K'), models.urlFor('t6/draft')];
+    const run = () =>
+      page.evaluate(
+        async ({ model, draft }) => {
+          const engine = await window.folio.createEngine({ model, backend: 'cpu', cache: { chunkBytes: 128 * 1024 }, speculative: { draftModel: draft } });
+          const out = await engine.completions.create({ prompt: 'Once upon a time', max_tokens: 12, temperature: 0, speculative: { method: 'draft', draft_model: draft } });
+          const list = await engine.cache.list();
+          engine.dispose();
+          return { text: out.choices[0].text, counts: out.usage.speculative, list: list.map((m) => [m.model, m.complete]), warning: engine.info.warning };
+        },
+        { model, draft },
+      );
+    const first = await run();
+    expect(models.log.filter((r) => r.file === WEIGHTS && r.method === 'GET')).toHaveLength(2);
+    expect(first.counts!.drafted_tokens).toBeGreaterThan(0);
+    expect(first.list).toEqual(expect.arrayContaining([[model, true], [draft, true]]));
+    models.log.length = 0;
+    const second = await run();
+    expect(models.log).toEqual([]);
+    expect(second.text).toBe(first.text);
+    expect(second.counts).toEqual(first.counts);
+    expect(second.warning).toBeNull();
+  }, 120_000);
 });
