@@ -74,6 +74,10 @@ export interface SpeculativeRow {
   targetForwards: number;
   acceptance: number;
   tokensPerForward: number;
+  /** Share of the target forwards that verified a draft (the rest: the drafter had no guess). */
+  forwardsWithDraft: number;
+  /** Drafted tokens per forward that verified a draft. */
+  meanDraft: number;
   plainTokensPerSecond: number;
   speculativeTokensPerSecond: number;
   speedup: number;
@@ -91,6 +95,8 @@ interface RunResult {
   drafted: number;
   accepted: number;
   targetForwards: number;
+  /** Steps that verified a draft of this run's requests (Engine's onStep). */
+  verifySteps: number;
 }
 
 type Usage = Extract<EngineEvent, { type: 'done' }>['usage'];
@@ -121,10 +127,20 @@ function runOne(engine: Engine, params: Record<string, unknown>): Promise<{ text
   });
 }
 
-const emptyRun = (): RunResult => ({ texts: [], completionTokens: 0, decodeTokens: 0, decodeMs: 0, decodeCpuMs: 0, drafted: 0, accepted: 0, targetForwards: 0 });
+const emptyRun = (): RunResult => ({ texts: [], completionTokens: 0, decodeTokens: 0, decodeMs: 0, decodeCpuMs: 0, drafted: 0, accepted: 0, targetForwards: 0, verifySteps: 0 });
+
+/** Counts the engine's steps that verify drafts, for the run that is on (one request at a time). */
+const verifyTally = { run: null as RunResult | null };
+
+function countVerify(s: { plan: { chunks: readonly { verify?: number }[] } }): void {
+  if (verifyTally.run && s.plan.chunks.some((c) => (c.verify ?? 0) > 0)) verifyTally.run.verifySteps++;
+}
 
 async function addRun(r: RunResult, engine: Engine, c: ModelCase, prompt: string, speculative: { method: string; k: number } | null): Promise<void> {
-  const { text, usage, decodeMs, decodeCpuMs } = await runOne(engine, { prompt, max_tokens: c.maxTokens, temperature: 0, ...(speculative ? { speculative } : {}) });
+  verifyTally.run = r;
+  const { text, usage, decodeMs, decodeCpuMs } = await runOne(engine, { prompt, max_tokens: c.maxTokens, temperature: 0, ...(speculative ? { speculative } : {}) }).finally(() => {
+    verifyTally.run = null;
+  });
   r.texts.push(text);
   r.completionTokens += usage.completion_tokens;
   r.decodeTokens += usage.completion_tokens - 1;
@@ -146,7 +162,7 @@ async function measureCase(c: ModelCase, backend: Backend, log: (m: string) => v
   const numBlocks = 2 * blocksFor(longest + c.maxTokens + K + 1, BS) + 4;
   const target = await makeBackend(backend, c.weights, numBlocks);
   const engineFor = (extra: Partial<ConstructorParameters<typeof Engine>[2]> = {}) =>
-    new Engine(target, c.tokenizer, { modelName: c.model, fingerprint: c.weights.fingerprint, maxBatchTokens: 512, ...extra });
+    new Engine(target, c.tokenizer, { modelName: c.model, fingerprint: c.weights.fingerprint, maxBatchTokens: 512, onStep: countVerify, ...extra });
   try {
     const rows: SpeculativeRow[] = [];
     for (const d of c.draftings) {
@@ -181,6 +197,8 @@ async function measureCase(c: ModelCase, backend: Backend, log: (m: string) => v
           targetForwards: spec.targetForwards,
           acceptance: spec.accepted / spec.drafted,
           tokensPerForward: spec.completionTokens / spec.targetForwards,
+          forwardsWithDraft: spec.verifySteps / spec.targetForwards,
+          meanDraft: spec.drafted / spec.verifySteps,
           plainTokensPerSecond: plainRate,
           speculativeTokensPerSecond: rate,
           speedup: rate / plainRate,
@@ -256,11 +274,11 @@ export const speculativeSection: BenchSection = {
     const lines = [
       '## Speculative decoding: tokens per target forward at equal output',
       '',
-      `Greedy requests one at a time, each prompt run without and then with speculation (k = ${K}, adaptive) on the same engine, alternating; output equal in every row (asserted). Acceptance: accepted / drafted tokens; tokens per forward: completion tokens / target forwards; decode tokens/s from each request's first token to its last, wall clock and per CPU-second of this process (all threads; steadier when other processes share the cores). Machine load average ${loadavg().map((l) => fmt(l, 2)).join(' / ')} at the end. SmolLM2-135M shape: synthetic weights (seed 7), random-id prompts; its self-drafters are the same weights quantized.`,
+      `Greedy requests one at a time, each prompt run without and then with speculation (k = ${K} at most; each step's draft length the one with the most expected tokens per millisecond, by the sequence's acceptance and the engine's measured step costs, src/speculative/draftLength.ts) on the same engine, alternating, after one warm-up of each; output equal in every row (asserted). Acceptance: accepted / drafted tokens; tokens per forward: completion tokens / target forwards; forwards with a draft: the share that verified drafts (in the others the drafter had no guess); mean draft: drafted tokens per such forward; decode tokens/s from each request's first token to its last, wall clock and per CPU-second of this process (all threads; steadier when other processes share the cores). Machine load average ${loadavg().map((l) => fmt(l, 2)).join(' / ')} at the end. SmolLM2-135M shape: synthetic weights (seed 7), random-id prompts; its self-drafters are the same weights quantized.`,
       '',
-      '| model | backend | drafter | requests x tokens | acceptance | tokens / target forward | plain tok/s | speculative tok/s | speedup | per CPU-s: plain | speculative | speedup |',
-      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-      ...rows.map((r) => `| ${r.model} | ${r.backend} | ${r.drafter} | ${r.requests} x ${r.completionTokens / r.requests} | ${fmt(r.acceptance)} | ${fmt(r.tokensPerForward)} | ${fmt(r.plainTokensPerSecond)} | ${fmt(r.speculativeTokensPerSecond)} | ${fmt(r.speedup)}x | ${fmt(r.plainTokensPerCpuSecond)} | ${fmt(r.speculativeTokensPerCpuSecond)} | ${fmt(r.speculativeTokensPerCpuSecond / r.plainTokensPerCpuSecond)}x |`),
+      '| model | backend | drafter | requests x tokens | acceptance | tokens / target forward | forwards with a draft | mean draft | plain tok/s | speculative tok/s | speedup | per CPU-s: plain | speculative | speedup |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+      ...rows.map((r) => `| ${r.model} | ${r.backend} | ${r.drafter} | ${r.requests} x ${r.completionTokens / r.requests} | ${fmt(r.acceptance)} | ${fmt(r.tokensPerForward)} | ${fmt(r.forwardsWithDraft)} | ${fmt(r.meanDraft)} | ${fmt(r.plainTokensPerSecond)} | ${fmt(r.speculativeTokensPerSecond)} | ${fmt(r.speedup)}x | ${fmt(r.plainTokensPerCpuSecond)} | ${fmt(r.speculativeTokensPerCpuSecond)} | ${fmt(r.speculativeTokensPerCpuSecond / r.plainTokensPerCpuSecond)}x |`),
       '',
       `### Sampled: the output distribution is the target's (${SAMPLED_DRAWS.toLocaleString('en')} seeded generations per arm)`,
       '',

@@ -69,11 +69,12 @@ export class GpuDevice {
    * What a failed GPU call should throw. A lost device makes pending calls fail in their own
    * words (mapAsync rejects with a DOMException) before, or after, `device.lost` resolves: so an
    * untyped failure waits up to `graceMs` for the loss and becomes a DeviceLostError if it comes.
-   * Anything else is thrown as it is.
+   * A RangeError is the backend's own refusal of a batch (src/gpu/stepInputs.ts, the grids), never
+   * a loss: it is thrown at once, like anything else.
    */
   async failure(e: unknown, graceMs = 2000): Promise<never> {
     if (e instanceof DeviceLostError) throw e;
-    if (this.lostMessage === null && !this.destroyed && !(e instanceof FolioError)) {
+    if (this.lostMessage === null && !this.destroyed && !(e instanceof FolioError) && !(e instanceof RangeError)) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([this.lost, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
       clearTimeout(timer);

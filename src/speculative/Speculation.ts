@@ -96,14 +96,14 @@ export class Speculation {
     this.draftModelRan = false;
     this.sweep(scheduler);
     const wanted: Record<SpeculativeMethod, { seq: Sequence<Request>; req: DraftRequest }[]> = { ngram: [], draft: [] };
-    // The step as it stands before drafts: a row and a token per decode, prefill rows up to the budget.
     const running = scheduler.runningSequences;
-    const step = { rows: 0, tokens: 0 };
-    for (const seq of running) {
-      step.rows += seq.numUncomputed === 1 ? 1 : Math.min(seq.numUncomputed, scheduler.maxBatchTokens);
-      if (seq.numUncomputed === 1) step.tokens++;
-    }
-    step.rows = Math.min(step.rows, scheduler.maxBatchTokens);
+    // No drafts while a long prompt is prefilled in pieces: a verification asks every row's logits
+    // of the step, and a piece's hundreds of rows through the LM head would cost more than drafts
+    // save. (A prompt admitted in this very step is not known yet: it pays that once, so that
+    // steady arrivals, each prefilled in one step, leave speculation on.)
+    if (running.some((s) => s.numUncomputed > 1)) return null;
+    // The step as it stands before drafts: a row and a token per decode.
+    const step = { rows: running.length, tokens: running.length };
     for (const seq of running) {
       const option = seq.params.params.speculative;
       const limited = seq.kv.budgetBlocks !== null || seq.kv.overflow === 'shift';

@@ -20,8 +20,8 @@ interface Entry {
   at: number;
 }
 
-/** Observations an estimate keeps: enough to see past a burst of other load, few enough to follow a real change (a longer context). */
-const WINDOW = 6;
+/** Observations an estimate keeps: enough to see past a burst of other load (seconds on a shared machine), few enough to follow a real change (a longer context). */
+const WINDOW = 16;
 /** Observations before an entry is trusted; until then it is assumed as cheap as the nearest trusted smaller step (explored). */
 export const TRUSTED_SAMPLES = 2;
 /** An entry not updated for this many steps is explored again: a figure measured under a passing load spike must not rule forever. */

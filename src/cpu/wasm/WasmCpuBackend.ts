@@ -10,6 +10,7 @@ import { type Layout, planLayout, type Regions } from './layout.ts';
 import { ThreadPool } from './threads/ThreadPool.ts';
 import { wantedThreads } from './threads/wantedThreads.ts';
 import type { PlacedTensor } from './placeWeights.ts';
+import { unitAt, unitCols } from './rowQuads.ts';
 
 
 export interface WasmCpuBackendOptions {
@@ -217,11 +218,15 @@ export class WasmCpuBackend implements ForwardBackend {
     return out;
   }
 
+  /** Row `token` of the embedding, unit by unit: the table is in the matmul's quad layout (it may be the tied head). */
   private embed(token: number, dst: number): void {
     const e = this.embedding;
-    const src = e.at + token * e.rowBytes;
-    if (e.format === 'f32') this.f32.copyWithin(dst / 4, src / 4, src / 4 + e.cols);
-    else this.k[`dequant_${e.format}`](src, dst, e.cols);
+    const cols = unitCols(e.format);
+    for (let u = 0; u < e.cols / cols; u++) {
+      const src = unitAt(e, token, u);
+      if (e.format === 'f32') this.f32.copyWithin(dst / 4 + u * cols, src / 4, src / 4 + cols);
+      else this.k[`dequant_${e.format}`](src, dst + u * cols * 4, cols);
+    }
   }
 
   /** Byte offsets of row r's RoPE cos and sin: the table's row for its position, or its own row past the table. */

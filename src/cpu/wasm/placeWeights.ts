@@ -2,9 +2,13 @@ import { expectedTensors } from '../../model/config.ts';
 import { type ModelWeights, type PackedTensor } from '../../model/weights.ts';
 import { dequantize, FORMATS, type WeightFormat } from '../../quant/index.ts';
 import type { Arena } from './Arena.ts';
+import { writeRowQuads } from './rowQuads.ts';
 import type { KernelFormat } from './wat/matmul.ts';
 
-/** A tensor in kernel memory: rows of `rowBytes` in `format` from byte `at` (1-D tensors: one row). */
+/**
+ * A tensor in kernel memory from byte `at`: `rows` rows of `rowBytes` in `format`, in the matmul's
+ * quad layout (rowQuads.ts; 1-D tensors: one row, as it comes).
+ */
 export interface PlacedTensor {
   at: number;
   format: KernelFormat;
@@ -54,7 +58,7 @@ export function placeWeights(weights: ModelWeights, arena: Arena): { tensors: Ma
     tensors: new Map(pending.map((p) => [p.name, p.placed])),
     fill: (memory) => {
       const heap = new Uint8Array(memory.buffer);
-      for (const p of pending) heap.set(p.bytes(), p.placed.at);
+      for (const p of pending) writeRowQuads(p.bytes(), heap, p.placed.at, p.placed.rows, p.placed.rowBytes, p.placed.format);
     },
     formats,
   };

@@ -8,6 +8,15 @@ const STALL_MS = 60_000;
 /** Bytes of the control words a pool keeps in the shared memory (poolWorkerSource.ts lists them). */
 export const POOL_CONTROL_BYTES = 64;
 
+/**
+ * Where share i - 1 ends and share i begins: on a whole quad of rows, so that every share but the
+ * last walks whole quads of the kernels' weight layout (wat/matmul.ts); poolWorkerSource.ts computes
+ * the same.
+ */
+export function shareEnd(i: number, shares: number, rows: number): number {
+  return i >= shares ? rows : 4 * Math.floor((rows * i) / (4 * shares));
+}
+
 /** A started worker, browser or Node, as far as the pool needs one. */
 interface PoolWorker {
   post(msg: unknown): void;
@@ -55,7 +64,7 @@ async function spawn(): Promise<PoolWorker> {
 /**
  * Matmuls split by rows across `threads` (this thread and threads - 1 workers) over one shared
  * memory: one dispatch is a generation bump and a notify, each share runs matmul_<fmt> on rows
- * [rows * i / threads, rows * (i + 1) / threads), and the caller waits for the done count: one
+ * [shareEnd(i), shareEnd(i + 1)) (about rows / threads each, on whole quads of rows), and the caller waits for the done count: one
  * barrier per matmul. Each row is computed exactly as on one thread, so results do not depend on
  * the thread count.
  */
@@ -111,7 +120,7 @@ export class ThreadPool {
     Atomics.store(c, 1, 0);
     Atomics.add(c, 0, 1);
     Atomics.notify(c, 0);
-    run(0, Math.floor(rows / shares));
+    run(0, shareEnd(1, shares, rows));
     const want = shares - 1;
     const since = performance.now();
     for (let done = Atomics.load(c, 1); done < want; done = Atomics.load(c, 1)) {

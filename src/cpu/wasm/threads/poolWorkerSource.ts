@@ -22,7 +22,9 @@ function start(msg, post) {
       gen = Atomics.load(c, 0);
       if (Atomics.load(c, 11) !== 0) return;
       const rows = c[7], shares = c[10];
-      const r0 = Math.floor((rows * index) / shares), r1 = Math.floor((rows * (index + 1)) / shares);
+      // Shares end on whole quads of rows (the kernels' weight layout), as ThreadPool's shareEnd.
+      const end = (i) => (i >= shares ? rows : 4 * Math.floor((rows * i) / (4 * shares)));
+      const r0 = end(index), r1 = end(index + 1);
       if (r1 > r0) k['matmul_' + FORMATS[c[2]]](c[3], c[4], c[5], c[6], rows, c[8], c[9], r0, r1);
       Atomics.add(c, 1, 1);
       Atomics.notify(c, 1);
