@@ -52,7 +52,9 @@
 //   workgroup, uniform branches), and saves one pipeline per weight part and row count.
 // CPU adapters (LANES = 1, planGemvFor with cpuAdapter): each invocation owns ROWS rows over all
 //   of K and needs no reduction: SwiftShader runs a workgroup's invocations on one CPU thread, four
-//   to a SIMD register, and every barrier switches all 64 of them; this shape has none.
+//   to a SIMD register, and every barrier switches all 64 of them; this shape has none. It has
+//   code of its own, gemv_cpu in wgsl/matmul_gemv_wg.wgsl (a 4 x 4 register tile, 4 rows of x per
+//   pass: z = ceil(M / 4) there), not gemv_tile.
 // Reduction: with subgroups (matmul_gemv_sg.wgsl): subgroupAdd per accumulator, each subgroup's
 //   first invocation writes its sum to workgroup memory, one barrier, then ROWS * M invocations add
 //   the WG / subgroup_size sums (assumes subgroups cover consecutive local_invocation_index ranges,

@@ -12,6 +12,7 @@
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { CpuBackend } from '../cpu/CpuBackend.ts';
 import { F16_TABLE_BYTES, instantiateKernels, matmulOf, PAGE, relaxedSimdAvailable } from '../cpu/wasm/kernels.ts';
+import { placeRowQuads } from '../cpu/wasm/rowQuads.ts';
 import { WasmCpuBackend } from '../cpu/wasm/WasmCpuBackend.ts';
 import type { ForwardBackend } from '../engine/ForwardBackend.ts';
 import { SMOLLM2_135M } from '../model/synthetic.ts';
@@ -105,7 +106,8 @@ async function matmulRates(quick: boolean, log: (m: string) => void): Promise<{ 
   const maxWeight = 49152 * 576 * 4;
   const xAt = F16_TABLE_BYTES + maxWeight;
   const yAt = xAt + 8 * 1536 * 4;
-  const pages = Math.ceil((yAt + 8 * 49152 * 4) / PAGE);
+  const scratch = yAt + 8 * 49152 * 4;
+  const pages = Math.ceil((scratch + 4 * 1536 * 4) / PAGE);
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
   const simd = relaxedSimdAvailable() ? 'relaxed' : 'plain';
   const k = await instantiateKernels(memory, 0, false, simd);
@@ -117,6 +119,7 @@ async function matmulRates(quick: boolean, log: (m: string) => void): Promise<{ 
     for (const [R, C] of MATMUL_SHAPES) {
       const bytes = quantize(format === 'f32' ? 'F32' : format === 'q8_0' ? 'Q8_0' : 'Q4_0', Float32Array.from({ length: R * C }, rand));
       new Uint8Array(memory.buffer, F16_TABLE_BYTES, bytes.length).set(bytes);
+      placeRowQuads(k, { at: F16_TABLE_BYTES, format, rows: R, cols: C, rowBytes: bytes.length / R }, scratch);
       const kernel = matmulOf(k, format);
       for (const m of [1, 2, 4, 8]) {
         const reps = Math.max(1, Math.round(2e7 / (R * C * m)));

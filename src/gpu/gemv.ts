@@ -138,9 +138,12 @@ export function gemvMaxRows(cpuAdapter: boolean): number {
   return cpuAdapter ? Infinity : GEMV_PASS_ROWS;
 }
 
-/** The GEMV's grid: the plan's workgroups folded into (x, y), one layer z per pass of 8 rows. */
+/** Rows of x per pass of the CPU shape (lanes 1: one 4 x 4 register tile, wgsl/matmul_gemv_wg.wgsl gemv_cpu). */
+export const CPU_PASS_ROWS = 4;
+
+/** The GEMV's grid: the plan's workgroups folded into (x, y), one layer z per pass of 8 rows (4 in the CPU shape). */
 export function gemvGrid(plan: GemvPlan, rows: number, maxPerDim: number): [number, number, number] {
-  const passes = Math.ceil(rows / GEMV_PASS_ROWS);
+  const passes = Math.ceil(rows / (plan.lanes === 1 ? CPU_PASS_ROWS : GEMV_PASS_ROWS));
   if (passes > maxPerDim) throw new RangeError(`a step of ${rows} rows is more than this GPU dispatches at once`);
   const [x, y] = foldedGrid(plan.workgroups, maxPerDim);
   return [x, y, passes];

@@ -87,9 +87,9 @@ export class Speculation {
    * Sets the draft (Sequence.draft) of every running sequence that decodes and whose request
    * speculates, at most its k tokens (a greedy one: as many as pay best here, lengthFor) and
    * never past its maxTokens or the context. Drafters that fail cost their drafts for this step
-   * only (a warning), never the requests. Null, at once,
-   * when no sequence wants a draft: a step without speculation waits for nothing (not even a
-   * microtask, so that requests arriving meanwhile join the next step, as without it).
+   * only (a warning), never the requests. Null, at once, when no sequence wants a draft: a step
+   * without speculation waits for nothing (not even a microtask, so that requests arriving
+   * meanwhile join the next step, as without it). It also starts the step's clock (stepDone).
    */
   draft(scheduler: Scheduler<Request>): Promise<void> | null {
     this.stepStart = performance.now();

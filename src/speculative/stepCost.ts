@@ -25,7 +25,7 @@ const WINDOW = 16;
 /** Observations before an entry is trusted; until then it is assumed as cheap as the nearest trusted smaller step (explored). */
 export const TRUSTED_SAMPLES = 2;
 /** An entry not updated for this many steps is explored again: a figure measured under a passing load spike must not rule forever. */
-export const STALE_AFTER = 128;
+export const STALE_AFTER = 64;
 
 export class StepCost {
   private readonly tables: Record<StepKind, Map<number, Entry>> = { plain: new Map(), draft: new Map() };

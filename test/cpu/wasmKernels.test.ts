@@ -7,7 +7,7 @@ import { generatedSource } from '../../src/cpu/wasm/assemble.ts';
 import { F16_TABLE_BYTES, instantiateKernels, type KernelExports, matmulOf } from '../../src/cpu/wasm/kernels.ts';
 import { dequantize, f16Table, FORMATS, quantize } from '../../src/quant/index.ts';
 import type { KernelFormat } from '../../src/cpu/wasm/wat/matmul.ts';
-import { writeRowQuads } from '../../src/cpu/wasm/rowQuads.ts';
+import { placeRowQuads } from '../../src/cpu/wasm/rowQuads.ts';
 
 /** The kernels over a fresh 16 MiB memory, the f16 table at 0 and free space after it. */
 async function kernels(): Promise<{ k: KernelExports; mem: WebAssembly.Memory; free: number }> {
@@ -39,7 +39,8 @@ describe('WebAssembly kernels', () => {
         const heap = new Uint8Array(mem.buffer);
         const f32 = new Float32Array(mem.buffer);
         const [wAt, xAt, yAt] = [free, free + 65536, free + 2 * 65536];
-        writeRowQuads(bytes, heap, wAt, rows, bytes.length / rows, format);
+        heap.set(bytes, wAt);
+        placeRowQuads(k, { at: wAt, format, rows, cols, rowBytes: bytes.length / rows }, yAt);
         f32.set(x, xAt / 4);
         f32.fill(12345, yAt / 4, yAt / 4 + n * rows);
         matmulOf(k, format)(wAt, (cols / FORMATS[GGML[format]].blockElems) * FORMATS[GGML[format]].blockBytes, xAt, yAt, rows, cols, n, r0, r1);

@@ -51,11 +51,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   directX: (s) => s.replace(/let a(\d) = x_cpu\(([a-z0-9]+), kx, k4, &ss\d\);/g, 'let a$1 = x[$2 * k4 + kx];'),
 };
 
-const MM = (kConst: boolean, vecW: boolean) => (s: string) => {
+const MM = (kConst: boolean, vecW: boolean, dq = 0) => (s: string) => {
   const a = s.indexOf('@compute @workgroup_size(64)');
   const K4 = kConst ? '144u' : '(params.k / 4u)';
   const wd = vecW ? 'var<storage, read> wv: array<vec4<f32>>;' : '';
-  const load = (i: number) => vecW ? `norm_w[w${i} + k]` : `bitcast<vec4<f32>>(vec4<u32>(weights[4u * (w${i} + k)], weights[4u * (w${i} + k) + 1u], weights[4u * (w${i} + k) + 2u], weights[4u * (w${i} + k) + 3u]))`;
+  const load = (i: number) => dq === 1 ? `dequant_unit(w${i} * 16u, k)[0]` : dq === 2 ? `x_at(0u, 0u, 0u) * 0.0 + bitcast<vec4<f32>>(vec4<u32>(weights[4u * (w${i} + k)], weights[4u * (w${i} + k) + 1u], weights[4u * (w${i} + k) + 2u], weights[4u * (w${i} + k) + 3u]))` : vecW ? `norm_w[w${i} + k]` : `bitcast<vec4<f32>>(vec4<u32>(weights[4u * (w${i} + k)], weights[4u * (w${i} + k) + 1u], weights[4u * (w${i} + k) + 2u], weights[4u * (w${i} + k) + 3u]))`;
   const main = `
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -104,7 +104,56 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   const head = s.slice(0, a).replace('var<workgroup> partials: array<f32, PARTIAL_SLOTS>;', '') ;
   return head + main + wd.slice(0, 0);
 };
-const variants: Record<string, (s: string) => string> = { base: V.base, mmU32: MM(false, false), mmU32K: MM(true, false), mmVec: MM(false, true) };
+const noStore = (s: string) => s.replace(/gemv_store\(t, ([^,]+), (acc\d\[r\]), ss\d\);/g, 'out[t.n0 * 4u + $1] = $2;');
+const noJ = (s: string) => s.replace(/for \(var j = 0u; j < UNIT_VEC4; j\+\+\) \{\n      let kx = u \* UNIT_VEC4 \+ j;/, '{ let j = 0u; let kx = u;');
+const noPtr = (s: string) => s.replace(/let a(\d) = x_cpu\(([a-z0-9]+), kx, k4, &ss\d\);/g, 'let a$1 = x[$2 * k4 + kx];');
+const minMain = (s: string) => {
+  const a = s.indexOf('@compute @workgroup_size(64)');
+  const b = s.indexOf('// Rows of x per pass');
+  const main = `@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let wgi = wg.y * nwg.x + wg.x;
+  gemv_cpu(wgi, lid, wg.z);
+}
+`;
+  return (s.slice(0, a) + main + s.slice(b)).replace('var<workgroup> partials: array<f32, PARTIAL_SLOTS>;', '');
+};
+const noDq = (s: string) => s.replace(/let w(\d) = dequant_unit\((r\d), u\);/g, 'let w$1 = array<vec4<f32>, 1>(bitcast<vec4<f32>>(vec4<u32>(weights[($2 >> 2u) + 4u * u], weights[($2 >> 2u) + 4u * u + 1u], weights[($2 >> 2u) + 4u * u + 2u], weights[($2 >> 2u) + 4u * u + 3u])));');
+const unrollR = (s: string) => s.replace('for (var r = 0u; r < ROWS; r++) {\n    gemv_store', 'for (var r = 0u; r < 4u; r++) {\n    if (r >= ROWS) { break; }\n    gemv_store');
+const explicitR = (s: string) => s.replace(/  for \(var r = 0u; r < ROWS; r\+\+\) \{\n    gemv_store[\s\S]*?\n  \}\n\}/, `  let v = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
+  let q = array<f32, 4>(ss0, ss1, ss2, ss3);
+  for (var i = 0u; i < ROWS * mc; i++) { gemv_store(t, i, v[i % mc][i / mc], q[i % mc]); }
+}`);
+const noStore2 = (s: string) => s.replace(/gemv_store\(t, ([^,]+), (acc\d\[r\]), ss\d\);/g, 'out[t.n0 * 4u + $1] = $2;');
+const noJ2 = (s: string) => s.replace(/for \(var j = 0u; j < UNIT_VEC4; j\+\+\) \{\n      let kx = u \* UNIT_VEC4 \+ j;/, '{ let j = 0u; let kx = u;');
+const noPtr2 = (s: string) => s.replace(/let a(\d) = x_cpu\(([a-z0-9]+), kx, k4, &ss\d\);/g, 'let a$1 = x[$2 * k4 + kx];');
+const inl = (s: string) => {
+  const f = s.indexOf('fn gemv_cpu(wgi: u32, lid: u32, ps: u32) {');
+  const body = s.slice(f + 'fn gemv_cpu(wgi: u32, lid: u32, ps: u32) {'.length, s.lastIndexOf('}'));
+  const a = s.indexOf('@compute @workgroup_size(64)');
+  const b = s.indexOf('// Rows of x per pass');
+  const main = `@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let wgi = wg.y * nwg.x + wg.x;
+  let ps = wg.z;
+  ${body}
+}
+`;
+  return (s.slice(0, a) + s.slice(b, f) + main).replace('var<workgroup> partials: array<f32, PARTIAL_SLOTS>;', '');
+};
+const stA = (s: string) => s.replace(/  var t: Tile;\n  t.n0 = n0;[\s\S]*?if \(mc > 3u\) \{ gemv_store\(t, r \* mc \+ 3u, acc3\[r\], 0.0\); \}\n  \}/, `  for (var c = 0u; c < 4u; c++) {
+    if (n0 + c < n) {
+      out[m0 * n + n0 + c] = acc0[c];
+      if (mc > 1u) { out[(m0 + 1u) * n + n0 + c] = acc1[c]; }
+      if (mc > 2u) { out[(m0 + 2u) * n + n0 + c] = acc2[c]; }
+      if (mc > 3u) { out[(m0 + 3u) * n + n0 + c] = acc3[c]; }
+    }
+  }`);
+const stB = (s: string) => s.replace(/\(dims\.first \+ ([^)]*\)?)\)/g, '($1)');
+const stC = (s: string) => s.replace(/for \(var j = 0u; j < UNIT_VEC4; j\+\+\) \{\n      let k = u \* UNIT_VEC4 \+ j;/, '{ let j = 0u; let k = u;');
+const stD = (s: string) => s.replace('let k = u * UNIT_VEC4 + j;\n      let b0 = d0[j];\n      let b1 = d1[j];\n      let b2 = d2[j];\n      let b3 = d3[j];', 'let jj = select(j, 0u, UNIT_VEC4 == 1u);\n      let k = u * UNIT_VEC4 + jj;\n      let b0 = d0[jj];\n      let b1 = d1[jj];\n      let b2 = d2[jj];\n      let b3 = d3[jj];');
+const variants: Record<string, (s: string) => string> = { base: V.base, mmU32: MM(false, false) };
+const unused = { every: (s) => minMain(noStore2(noJ2(noPtr2(s)))), noSS: (s) => noPtr2(s).replace(/var ss\d = 0.0;/g, '').replace(/ss\d\);/g, '0.0);'), mmU32: MM(false, false) };
 it('gemv vs matmul', async () => {
   const device = await dawnDevice();
   const K = 576, N = 3072;
@@ -129,7 +178,7 @@ it('gemv vs matmul', async () => {
     for (const [name, p] of pipes) {
       const g = device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: [dims, params, w, x, y, noBias].map((buffer, binding) => ({ binding, resource: { buffer } })) });
       const gg = name.startsWith('mm') ? device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: [dims, params, w, x, y, w].map((buffer, binding) => ({ binding, resource: { buffer } })) }) : g;
-      const grid = name.startsWith('mm') ? [Math.ceil(N / 256), 1, Math.ceil(M / 4)] : gemvGrid(plan, M, 65535);
+      const grid = [Math.ceil(N / 256), 1, Math.ceil(M / 4)];
       out.push(`${name} ${(await time(device, p, gg, grid)).toFixed(2)}`);
     }
     console.log(out.join(' '));

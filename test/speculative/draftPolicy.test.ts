@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/Engine.ts';
 import type { StepPlan } from '../../src/scheduler/StepPlan.ts';
-import { TRUSTED_SAMPLES } from '../../src/speculative/stepCost.ts';
+import { STALE_AFTER, TRUSTED_SAMPLES } from '../../src/speculative/stepCost.ts';
 import { cpuEngine } from '../engine/engineHarness.ts';
 
 /** Runs a request to its end on `engine`; `onToken` is told of each streamed piece. */
@@ -31,10 +31,12 @@ describe('speculative draft policy (CPU backend, stories260K)', () => {
     // trusted: a greedy sequence alone drafts one token at a time, verified in steps of two rows.
     for (let rows = 3; rows <= 6; rows++) for (let i = 0; i < TRUSTED_SAMPLES; i++) engine.speculation.cost.observe('plain', rows, 1000 * rows);
     const speculative = { method: 'ngram', k: 4 };
-    await run(engine, { prompt: LOOP, max_tokens: 60, temperature: 0, speculative });
+    // 40 tokens: fewer steps than STALE_AFTER, after which the table would try 3 rows again.
+    await run(engine, { prompt: LOOP, max_tokens: 40, temperature: 0, speculative });
     const verifying = () => plans.filter((p) => p.chunks.some((c) => c.verify));
     expect(verifying().length).toBeGreaterThan(5);
     for (const p of verifying()) expect(p.numTokens).toBe(2);
+    expect(plans.length).toBeLessThan(STALE_AFTER - 8);
     // A long second prompt arrives while a first decodes (while its drafts match):
     // no draft is verified while its pieces are prefilled, after the first piece.
     plans.length = 0;

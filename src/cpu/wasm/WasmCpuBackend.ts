@@ -10,7 +10,7 @@ import { type Layout, planLayout, type Regions } from './layout.ts';
 import { ThreadPool } from './threads/ThreadPool.ts';
 import { wantedThreads } from './threads/wantedThreads.ts';
 import type { PlacedTensor } from './placeWeights.ts';
-import { unitAt, unitCols } from './rowQuads.ts';
+import { placeRowQuads, unitAt, unitCols } from './rowQuads.ts';
 
 
 export interface WasmCpuBackendOptions {
@@ -141,6 +141,7 @@ export class WasmCpuBackend implements ForwardBackend {
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared });
     layout.fill(memory);
     const k = await instantiateKernels(memory, layout.f16tab, shared, simd);
+    for (const t of layout.tensors.values()) placeRowQuads(k, t, layout.quadScratch);
     let pool: ThreadPool | null = null;
     let description = threads.why ? `1 thread: ${threads.why}` : '1 thread';
     if (shared) {

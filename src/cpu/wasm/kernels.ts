@@ -19,6 +19,11 @@ export interface KernelExports {
   matmul_f16: Matmul;
   matmul_q8_0: Matmul;
   matmul_q4_0: Matmul;
+  /** Rearranges a row-major tensor at `at` into the matmuls' quad layout in place (wat/placeQuads.ts). */
+  place_quads_f32(at: number, rows: number, rowBytes: number, scratch: number): void;
+  place_quads_f16(at: number, rows: number, rowBytes: number, scratch: number): void;
+  place_quads_q8_0(at: number, rows: number, rowBytes: number, scratch: number): void;
+  place_quads_q4_0(at: number, rows: number, rowBytes: number, scratch: number): void;
   f16tab: WebAssembly.Global;
 }
 

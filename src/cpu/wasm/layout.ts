@@ -23,6 +23,8 @@ export interface Layout {
   ropePositions: number;
   tableCap: number;
   poolCtrl: number;
+  /** 4 rows of the widest tensor: where placeRowQuads copies a quad while it rearranges it. */
+  quadScratch: number;
 }
 
 /** Where everything lives in the memory; sizes only, the memory is made from the total. */
@@ -58,5 +60,6 @@ export function planLayout(weights: ModelWeights, opts: { blockSize: number; num
     sin: arena.reserve(ropePositions * half * 8),
   };
   const poolCtrl = arena.reserve(POOL_CONTROL_BYTES);
-  return { bytes: arena.bytes, f16tab, tensors: placed.tensors, formats: placed.formats, fill: placed.fill, R, a, kPools, vPools, ropePositions, tableCap, poolCtrl };
+  const quadScratch = arena.reserve(4 * Math.max(...[...placed.tensors.values()].map((t) => t.rowBytes)));
+  return { bytes: arena.bytes, f16tab, tensors: placed.tensors, formats: placed.formats, fill: placed.fill, R, a, kPools, vPools, ropePositions, tableCap, poolCtrl, quadScratch };
 }

@@ -2,12 +2,11 @@ import { expectedTensors } from '../../model/config.ts';
 import { type ModelWeights, type PackedTensor } from '../../model/weights.ts';
 import { dequantize, FORMATS, type WeightFormat } from '../../quant/index.ts';
 import type { Arena } from './Arena.ts';
-import { writeRowQuads } from './rowQuads.ts';
 import type { KernelFormat } from './wat/matmul.ts';
 
 /**
- * A tensor in kernel memory from byte `at`: `rows` rows of `rowBytes` in `format`, in the matmul's
- * quad layout (rowQuads.ts; 1-D tensors: one row, as it comes).
+ * A tensor in kernel memory from byte `at`: `rows` rows of `rowBytes` in `format`; written row-major
+ * by `fill`, then rearranged into the matmul's quad layout (rowQuads.ts; 1-D tensors stay as they are).
  */
 export interface PlacedTensor {
   at: number;
@@ -58,7 +57,7 @@ export function placeWeights(weights: ModelWeights, arena: Arena): { tensors: Ma
     tensors: new Map(pending.map((p) => [p.name, p.placed])),
     fill: (memory) => {
       const heap = new Uint8Array(memory.buffer);
-      for (const p of pending) writeRowQuads(p.bytes(), heap, p.placed.at, p.placed.rows, p.placed.rowBytes, p.placed.format);
+      for (const p of pending) heap.set(p.bytes(), p.placed.at);
     },
     formats,
   };

@@ -1,3 +1,4 @@
+import type { KernelExports } from './kernels.ts';
 import type { PlacedTensor } from './placeWeights.ts';
 import { type KernelFormat, unitBytes } from './wat/matmul.ts';
 
@@ -20,28 +21,7 @@ export function unitAt(t: PlacedTensor, r: number, u: number): number {
   return t.at + (r - (r % 4)) * t.rowBytes + (4 * u + (r % 4)) * unit;
 }
 
-/** Writes `rows` row-major rows of `rowBytes` from `src` into `heap` at `at`, in the quad layout. */
-export function writeRowQuads(src: Uint8Array, heap: Uint8Array, at: number, rows: number, rowBytes: number, format: KernelFormat): void {
-  const unit = unitBytes(format);
-  const units = rowBytes / unit;
-  const quadBytes = 4 * rowBytes;
-  const quads = Math.floor(rows / 4);
-  if (unit % 4 === 0 && at % 4 === 0 && src.byteOffset % 4 === 0) {
-    // Whole 32-bit words: a quarter of the element copies (f32 and f16 units).
-    const s = new Int32Array(src.buffer, src.byteOffset, Math.floor(src.byteLength / 4));
-    const d = new Int32Array(heap.buffer, heap.byteOffset, Math.floor(heap.byteLength / 4));
-    const [w, rw] = [unit / 4, rowBytes / 4];
-    for (let q = 0; q < quads; q++) {
-      const base = (q * quadBytes) / 4;
-      const out = at / 4 + base;
-      for (let i = 0; i < 4; i++) for (let u = 0; u < units; u++) for (let k = 0; k < w; k++) d[out + (4 * u + i) * w + k] = s[base + i * rw + u * w + k];
-    }
-  } else {
-    for (let q = 0; q < quads; q++) {
-      const base = q * quadBytes;
-      const out = at + base;
-      for (let i = 0; i < 4; i++) for (let u = 0; u < units; u++) for (let k = 0; k < unit; k++) heap[out + (4 * u + i) * unit + k] = src[base + i * rowBytes + u * unit + k];
-    }
-  }
-  heap.set(src.subarray(quads * quadBytes, rows * rowBytes), at + quads * quadBytes);
+/** Rearranges a placed tensor, written row-major, into the quad layout in place; `scratch`: 4 * rowBytes free bytes. */
+export function placeRowQuads(k: KernelExports, t: PlacedTensor, scratch: number): void {
+  if (t.rows >= 4) k[`place_quads_${t.format}`](t.at, t.rows, t.rowBytes, scratch);
 }

@@ -8,9 +8,9 @@
  * activation vector is loaded once and used for R weight rows; only the R x B accumulators, R decoded
  * vectors and their format's temporaries stay live, which fits x64's 16 SIMD registers. (The earlier
  * kernel decoded a whole block into registers before using it and spilled: 4 activation rows per
- * weight read ran no faster than 1.) Tiles: see ROWS.
+ * weight read ran no faster than 1.) Tiles: see QUAD.
  *
- * Weight layout (rowQuads.ts): rows come in quads, rows 4q .. 4q + 3 interleaved by units (a unit: a
+ * Weight layout (rowQuads.ts, made at load by placeQuads.ts): rows come in quads, rows 4q .. 4q + 3 interleaved by units (a unit: a
  * vector of 4 columns for f32 and f16, a block for the packed formats): unit u of row 4q + i is at
  * w + 4q * rowBytes + (4u + i) * unitBytes. So a tile over a quad reads one sequential stream: the
  * hardware prefetcher follows one stream; walking 4 row-major rows at once streamed from memory at
@@ -36,9 +36,7 @@
 export type KernelFormat = 'f32' | 'f16' | 'q8_0' | 'q4_0';
 
 interface Decoder {
-  /** Columns of one block (one 4-column vector for f32 and f16); cols are whole blocks. */
-  blockCols: number;
-  /** Bytes before a block's groups (its f16 scale), read by `prelude`. */
+  /** Bytes before a block's groups (its f16 scale), read by `prelude`. A block (one 4-column vector for f32 and f16) is a unit of the layout; cols are whole blocks. */
   headerBytes: number;
   /**
    * A block is `groups` groups of `groupBytes` bytes, walked by an inner loop (not unrolled: V8's
@@ -92,7 +90,6 @@ const scaledHalf = (i: number, half: 'low' | 'high'): string =>
 
 const DECODERS: Record<KernelFormat, Decoder> = {
   f32: {
-    blockCols: 4,
     headerBytes: 0,
     groups: 1,
     groupBytes: 16,
@@ -105,7 +102,6 @@ const DECODERS: Record<KernelFormat, Decoder> = {
     vector: (i, _j, ptr, off) => `(local.set $w${i} (v128.load offset=${off} align=4 (local.get ${ptr})))`,
   },
   f16: {
-    blockCols: 4,
     headerBytes: 0,
     groups: 1,
     groupBytes: 8,
@@ -120,7 +116,6 @@ const DECODERS: Record<KernelFormat, Decoder> = {
   // Q8_0, 34 bytes: f16 d, then 32 int8; y[j] = d * q[j]. A group: eight int8 widened to i16 lanes in
   // $h by one load, which make two vectors.
   q8_0: {
-    blockCols: 32,
     headerBytes: 2,
     groups: 4,
     groupBytes: 8,
@@ -136,7 +131,6 @@ const DECODERS: Record<KernelFormat, Decoder> = {
   // nibble; y[j] = d * (nibble - 8). A group: eight bytes widened to u16 lanes; their low nibbles
   // less 8 are elements 8g .. 8g + 7 (two vectors), their high nibbles elements 16 + 8g .. (two more).
   q4_0: {
-    blockCols: 32,
     headerBytes: 2,
     groups: 2,
     groupBytes: 8,
@@ -245,10 +239,10 @@ function tile(d: Decoder, shape: Shape, dr: number, relaxed: boolean): string {
 /**
  * How a quad of weight rows meets the activation rows: tiles of 2 x 4 while 4 are left (8
  * accumulators; each weight vector used 4 times, each activation vector twice; 1 x 4 for q8_0, see
- * Decoder.fullR), then for the 1 to 3
- * left 4 x 1 (a single stream's decode: 4 independent multiply-add chains hide their latency), 4 x 2
- * or 2 x 3. A tile with more accumulators spills on x64's 16 SIMD registers. A lone row (before the
- * first whole quad of a share, or after the last) runs 1 x 4 and 1 x 1..3.
+ * Decoder.fullR), then for the 1 to 3 left 4 x 1 (a single stream's decode: 4 independent
+ * multiply-add chains hide their latency), 4 x 2 or 2 x 3. A tile with more accumulators spills on
+ * x64's 16 SIMD registers. A lone row (before the first whole quad of a share, or after the last)
+ * runs 1 x 4 and 1 x 1..3.
  */
 const QUAD = 4;
 const FULL_B = 4;

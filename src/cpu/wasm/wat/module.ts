@@ -1,6 +1,7 @@
 import { attentionWat } from './attention.ts';
 import { elementwiseWat } from './elementwise.ts';
 import { type KernelFormat, matmulWat } from './matmul.ts';
+import { placeQuadsWat } from './placeQuads.ts';
 
 /** The formats with a matmul kernel; every other format is widened to f32 at load (src/cpu/wasm/placeWeights.ts). */
 export const KERNEL_FORMATS: readonly KernelFormat[] = ['f32', 'f16', 'q8_0', 'q4_0'];
@@ -18,6 +19,6 @@ export function moduleWat(opts: { shared: boolean; relaxed?: boolean }): string 
   (global $f16tab (export "f16tab") (mut i32) (i32.const 0))
 ${elementwiseWat}
 ${attentionWat}
-${KERNEL_FORMATS.map((f) => matmulWat(f, opts.relaxed ?? false)).join('\n')}
+${KERNEL_FORMATS.map((f) => matmulWat(f, opts.relaxed ?? false) + placeQuadsWat(f)).join('\n')}
 )`;
 }
