@@ -30,7 +30,11 @@
 //   and it spreads a decode step's few heads over many lanes. On CPU adapters (WHOLE_HEAD true,
 //   src/gpu/attention.ts flashShape) an invocation owns whole (row, head) slots, all HD4 vec4s of
 //   the accumulator: a CPU pays for every recomputed score and exp (16x at head_dim 64: it made
-//   a 16-stream step ~8x slower than the fallback set's attention on SwiftShader).
+//   a 16-stream step ~8x slower than the fallback set's attention on SwiftShader). There WG >=
+//   Q_MAX * GROUP, so an invocation owns at most one slot, and takes whole_head below: its query
+//   (times SCALE) and accumulator in arrays indexed by the head's vec4 alone, as in
+//   wgsl/paged_attention.wgsl (SwiftShader keeps arrays indexed by a loop of one trip, the general
+//   path's slot loop, in memory: measured 2-3x slower on a GEMV).
 // Assumes: HEAD_DIM % 4 == 0; each item's rows hold those keys' blocks at the same table
 //          indices; every row has w >= 1; no subgroups or f16 needed.
 
@@ -74,6 +78,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   let k1 = plan[ib + 2u];
   let qoff = plan[ib + 3u];
   let slots = plan[ib + 4u] * GROUP * SLOT_DIV; // (row, head in group[, vec4 of the head])
+  if (WHOLE_HEAD) {
+    whole_head(lid, kvh, table, k0, k1, qoff, slots);
+    return;
+  }
 
   // Each invocation owns up to ACC_N slots e = lid + a * WG: its running max, sum and
   // accumulator stay in registers, so a tile needs only the barriers around its load.
@@ -98,13 +106,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   for (var t0 = k0; t0 < k1; t0 += TILE) {
     let n = min(TILE, k1 - t0);
     workgroupBarrier(); // the previous tile is consumed
-    for (var e = lid; e < n * HD4; e += WG) {
-      let key = t0 + e / HD4;
-      let block = tables[table + key / BLOCK_SIZE];
-      let src = ((block * NUM_KV_HEADS + kvh) * BLOCK_SIZE + key % BLOCK_SIZE) * HD4 + e % HD4;
-      k_tile[e] = k_pool[src];
-      v_tile[e] = v_pool[src];
-    }
+    load_tile(lid, kvh, table, t0, n);
     workgroupBarrier();
     for (var a = 0u; a < ACC_N; a++) {
       let e = lid + a * WG;
@@ -144,5 +146,73 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
       for (var j = 0u; j < SLOT_VEC4; j++) { partials[(part * NUM_HEADS + h) * HD4 + d + j] = acc[a * SLOT_VEC4 + j]; }
       if (d == 0u) { partials[plan[0] + part * NUM_HEADS + h] = vec4<f32>(run_m[a], run_l[a], 0.0, 0.0); }
     }
+  }
+}
+
+const_assert !WHOLE_HEAD || QG_MAX <= WG;
+
+// K and V of keys t0 .. t0 + n - 1 of kv head kvh into the tiles (between the tile's two barriers).
+fn load_tile(lid: u32, kvh: u32, table: u32, t0: u32, n: u32) {
+  for (var e = lid; e < n * HD4; e += WG) {
+    let key = t0 + e / HD4;
+    let block = tables[table + key / BLOCK_SIZE];
+    let src = ((block * NUM_KV_HEADS + kvh) * BLOCK_SIZE + key % BLOCK_SIZE) * HD4 + e % HD4;
+    k_tile[e] = k_pool[src];
+    v_tile[e] = v_pool[src];
+  }
+}
+
+// The CPU adapters' item (WHOLE_HEAD): invocation lid < slots owns slot (row lid / GROUP, head
+// lid % GROUP of the kv head), all of it; the others only help load the tiles.
+fn whole_head(lid: u32, kvh: u32, table: u32, k0: u32, k1: u32, qoff: u32, slots: u32) {
+  let mine = lid < slots;
+  var q: array<vec4<f32>, HD4>;
+  var acc: array<vec4<f32>, HD4>;
+  var m = MASKED;
+  var l = 0.0;
+  var keys = 0u;
+  let qi = qoff + 2u * (lid / GROUP); // this slot's [row, partial] in the query list
+  let h = kvh * GROUP + lid % GROUP;
+  if (mine) {
+    let row = plan[qi];
+    keys = rows[row].w;
+    let qb = row * QKV4 + h * HD4;
+    for (var d = 0u; d < HD4; d++) {
+      q[d] = qkv[qb + d] * SCALE;
+      acc[d] = vec4<f32>(0.0);
+    }
+  }
+  for (var t0 = k0; t0 < k1; t0 += TILE) {
+    let n = min(TILE, k1 - t0);
+    workgroupBarrier(); // the previous tile is consumed
+    load_tile(lid, kvh, table, t0, n);
+    workgroupBarrier();
+    let live = select(0u, min(n, keys - t0), keys > t0); // keys past the row's count are masked; 0 unless mine
+    for (var kk = 0u; kk < live; kk++) {
+      let kb = kk * HD4;
+      var s = 0.0;
+      for (var d = 0u; d < HD4; d++) { s += dot(q[d], k_tile[kb + d]); }
+      var p = 1.0; // exp(s - m) once m has moved up to s
+      if (s > m) {
+        let c = exp(m - s);
+        l *= c;
+        for (var d = 0u; d < HD4; d++) { acc[d] *= c; }
+        m = s;
+      } else {
+        p = exp(s - m);
+      }
+      l += p;
+      for (var d = 0u; d < HD4; d++) { acc[d] += p * v_tile[kb + d]; }
+    }
+  }
+  if (!mine) { return; }
+  let row = plan[qi];
+  let part = plan[qi + 1u];
+  if (part == DIRECT) {
+    let inv = 1.0 / l;
+    for (var d = 0u; d < HD4; d++) { out[(row * NUM_HEADS + h) * HD4 + d] = acc[d] * inv; }
+  } else {
+    for (var d = 0u; d < HD4; d++) { partials[(part * NUM_HEADS + h) * HD4 + d] = acc[d]; }
+    partials[plan[0] + part * NUM_HEADS + h] = vec4<f32>(m, l, 0.0, 0.0);
   }
 }
