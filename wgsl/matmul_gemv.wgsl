@@ -14,7 +14,7 @@
 //             taken 8 at a time (the accumulators hold 8), one pass per layer z of the grid: GPUs
 //             run M <= 8 here (one pass) and larger M in wgsl/matmul_tiled.wgsl; CPU adapters run
 //             every M here, each pass re-reading the weights, which costs a CPU little),
-//           1 params (uniform Params below: this product's shape, one small buffer per weight
+//           1 params (uniform Params, wgsl/product_params.wgsl: this product's shape, one small buffer per weight
 //             part, written once; so one pipeline serves every part and every M),
 //           2 weights (array<u32>: N packed rows of K / BLOCK_ELEMS * BLOCK_BYTES, [out, in]),
 //           3 x (vec4<f32>, [M, K / 4]; with X_SILU the gate|up rows [M, 2K / 4], and the product
@@ -75,19 +75,6 @@ override LANES: u32 = 64u;
 override X_SILU: bool = false;
 override X_NORM: bool = false;
 override PARTIAL_SLOTS: u32 = (ROWS + 1u) * MAX_M * WG;
-
-struct Dims { rows: u32, first: u32 }
-
-// One product's shape (src/gpu/gemv.ts gemvParams writes it in this order).
-struct Params {
-  k: u32,
-  n: u32,
-  y_stride: u32,
-  y_offset: u32,
-  split: u32,
-  accumulate: u32,
-  eps: f32,
-}
 
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<uniform> params: Params;

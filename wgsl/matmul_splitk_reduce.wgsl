@@ -1,23 +1,12 @@
 // matmul_splitk_reduce: y[m, y_offset + n] (+)= sum_s partial[s, m, n]: the second pass of a split-K
 // decode product (wgsl/matmul_gemv.wgsl with split > 1), which wrote one partial sum per slice of K.
 //
-// Bindings: 0 dims (uniform: dims.rows = M rows of y from row dims.first on), 1 params (the GEMV's Params uniform, same buffer),
+// Bindings: 0 dims (uniform: dims.rows = M rows of y from row dims.first on), 1 params (the GEMV's Params uniform, wgsl/product_params.wgsl, same buffer),
 //           2 partial (f32, [split, M, N]), 3 y (f32, [M, y_stride]).
 // Workgroup: 64 invocations, one per (m, n), n fastest (coalesced reads and writes); the grid is
 //   folded into x and y (linear workgroup id wg.y * num_workgroups.x + wg.x; ids past the end return).
 // No override constants: one pipeline serves every product.
 // Sums run in slice order, so the result is deterministic.
-
-struct Dims { rows: u32, first: u32 }
-
-struct Params {
-  k: u32,
-  n: u32,
-  y_stride: u32,
-  y_offset: u32,
-  split: u32,
-  accumulate: u32,
-}
 
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<uniform> params: Params;

@@ -5,7 +5,7 @@
 // Composition: formats/common.wgsl + formats/<format>.wgsl + this file (src/gpu/gemv.ts).
 // Bindings: 0 dims (uniform, dims.rows = M rows of x and y from row dims.first on: 0 but where a
 //             step splits its rows between the GEMV and this GEMM, src/gpu/linearSteps.ts),
-//           1 params (uniform: the product's shape, wgsl/matmul_gemv.wgsl's Params, same buffer),
+//           1 params (uniform: the product's shape, Params of wgsl/product_params.wgsl, same buffer),
 //           2 weights (array<u32>: N packed rows of K / BLOCK_ELEMS * BLOCK_BYTES, [out, in]),
 //           3 x (vec4<f32>, [M, K / 4]; with X_SILU the gate|up rows [M, 2K / 4], read as
 //             silu(gate) * up: SwiGLU fused into the down projection),
@@ -33,18 +33,6 @@
 //   step past K (K % 32 != 0: the f32/f16 formats, whose units are 4 or 8) loads zeros.
 // The shape comes from the params uniform (one pipeline per format and X_SILU, for every part).
 // Assumes: K % BLOCK_ELEMS == 0 and K % UNIT_ELEMS == 0; 32 % UNIT_ELEMS == 0 (true of every format).
-
-struct Dims { rows: u32, first: u32 }
-
-struct Params {
-  k: u32,
-  n: u32,
-  y_stride: u32,
-  y_offset: u32,
-  split: u32,
-  accumulate: u32,
-  eps: f32,
-}
 
 const TILE: u32 = 32u;
 const TK: u32 = 32u;

@@ -9,6 +9,7 @@ import gemvSgSrc from '../../wgsl/matmul_gemv_sg.wgsl?raw';
 import gemvWgSrc from '../../wgsl/matmul_gemv_wg.wgsl?raw';
 import reduceSrc from '../../wgsl/matmul_splitk_reduce.wgsl?raw';
 import tiledSrc from '../../wgsl/matmul_tiled.wgsl?raw';
+import paramsSrc from '../../wgsl/product_params.wgsl?raw';
 import type { WeightFormat } from '../quant/formats.ts';
 import { packedRowBytes, unitElems, withFormat } from './formatKernels.ts';
 import { foldedGrid } from './grid.ts';
@@ -71,7 +72,7 @@ export interface GemvKernel {
   xNorm: boolean;
 }
 
-/** One product's shape, as the params uniform holds it (wgsl/matmul_gemv.wgsl's Params). */
+/** One product's shape, as the params uniform holds it (Params in wgsl/product_params.wgsl). */
 export interface ProductShape {
   k: number;
   n: number;
@@ -116,7 +117,7 @@ export function gemvPipeline(device: GPUDevice, s: GemvKernel, layout: Layout = 
   if (![1, 2, 4, 8, 16, 32, 64].includes(s.lanes)) throw new RangeError(`the GEMV's lanes per row group must be a power of two up to 64, got ${s.lanes}`);
   const subgroups = s.subgroups && s.lanes === GEMV_WG;
   // `enable` must open the module, so the subgroup variant starts with it; the rest is the files in order.
-  const code = subgroups ? `enable subgroups;\n${withFormat(s.format, `${gemvSrc}\n${gemvSgSrc}`)}` : withFormat(s.format, `${gemvSrc}\n${gemvWgSrc}`);
+  const code = subgroups ? `enable subgroups;\n${withFormat(s.format, `${paramsSrc}\n${gemvSrc}\n${gemvSgSrc}`)}` : withFormat(s.format, `${paramsSrc}\n${gemvSrc}\n${gemvWgSrc}`);
   if (s.xSilu && s.xNorm) throw new RangeError('the GEMV fuses SwiGLU or RMSNorm into its input, not both');
   const label = `matmul_gemv${subgroups ? ' (subgroups)' : ''} ${s.format} rows=${s.rows} lanes=${s.lanes}${s.xSilu ? ' silu' : ''}${s.xNorm ? ' norm' : ''}`;
   const slots = (s.rows + (s.xNorm ? 1 : 0)) * 8 * GEMV_WG;
@@ -157,14 +158,14 @@ export function checkGemvShape(format: WeightFormat, k: number, m: number, maxRo
 
 /** The split-K second pass; bindings (dims, params, partial sums, y); one invocation per (m, n). One pipeline for every product. */
 export function splitReducePipeline(device: GPUDevice, layout: Layout = 'auto'): GPUComputePipeline {
-  return compile(device, 'matmul_splitk_reduce', reduceSrc, {}, layout);
+  return compile(device, 'matmul_splitk_reduce', `${paramsSrc}\n${reduceSrc}`, {}, layout);
 }
 
 /** The tiled prefill GEMM; bindings (dims, params, weights, x, y, norm weight); dispatch tiledGrid. One pipeline per format (and fusion). */
 export function tiledPipeline(device: GPUDevice, s: { format: WeightFormat; xSilu: boolean; xNorm: boolean }, layout: Layout = 'auto'): GPUComputePipeline {
   if (s.xSilu && s.xNorm) throw new RangeError('the tiled GEMM fuses SwiGLU or RMSNorm into its input, not both');
   const label = `matmul_tiled ${s.format}${s.xSilu ? ' silu' : ''}${s.xNorm ? ' norm' : ''}`;
-  return compile(device, label, withFormat(s.format, tiledSrc), { X_SILU: s.xSilu ? 1 : 0, X_NORM: s.xNorm ? 1 : 0 }, layout);
+  return compile(device, label, withFormat(s.format, `${paramsSrc}\n${tiledSrc}`), { X_SILU: s.xSilu ? 1 : 0, X_NORM: s.xNorm ? 1 : 0 }, layout);
 }
 
 /** matmul_tiled's grid: one workgroup per 32 x 32 tile of y. */
