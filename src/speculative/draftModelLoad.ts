@@ -62,8 +62,7 @@ export type LoadedDraft = Drafter & { dispose(): void };
 export async function loadDraftModel(option: DraftModelOption, host: DraftHost): Promise<LoadedDraft> {
   const choice = weightsChoice(option.draftWeights ?? 'f32');
   const source = typeof option.draftModel === 'string' ? await openSource(option.draftModel) : option.draftModel;
-  let picked: WeightsOption | undefined;
-  const pick = (config: ModelConfig): WeightsOption => (picked = choice === 'auto' ? pickWeights(config, host.backend === 'webgpu' ? (host.limits ?? null) : null).option : choice);
+  const pick = (config: ModelConfig): WeightsOption => (choice === 'auto' ? pickWeights(config, host.backend === 'webgpu' ? (host.limits ?? null) : null).option : choice);
   const { weights, tokenizerJson } = await loadAnyModel(source, { weights: pick });
   checkSameTokenizer({ name: host.name, vocabSize: host.config.vocabSize, tokenizerJson: host.tokenizerJson }, { name: source.describe(), vocabSize: weights.config.vocabSize, tokenizerJson });
   const blockSize = host.blockSize;
@@ -73,7 +72,7 @@ export async function loadDraftModel(option: DraftModelOption, host: DraftHost):
   if (host.backend === 'webgpu') {
     const { GpuBackend } = await import('../gpu/GpuBackend.ts');
     const onGpu = (w: ModelWeights) => GpuBackend.create(w, { blockSize, numBlocks, gpu: host.gpu, kernels: host.kernels });
-    draft = new RecoveringDraft(await onGpu(weights), draftReloader(source, picked, weights.fingerprint, onGpu), host.onWarning);
+    draft = new RecoveringDraft(await onGpu(weights), draftReloader(source, pick, weights.fingerprint, onGpu), host.onWarning);
   } else {
     draft = new DraftModelDrafter((await createCpuBackend(weights, { blockSize, numBlocks }, host.cpu)).backend, { onWarning: host.onWarning });
   }
@@ -86,9 +85,9 @@ export async function loadDraftModel(option: DraftModelOption, host: DraftHost):
  * IndexedDB-cached one), as the model's own are; a function of its own, so that its closure
  * holds the source and not the weights.
  */
-function draftReloader(source: ModelSource, format: WeightsOption | undefined, fingerprint: string, create: (w: ModelWeights) => Promise<ForwardBackend>): () => Promise<ForwardBackend> {
+function draftReloader(source: ModelSource, pick: (config: ModelConfig) => WeightsOption, fingerprint: string, create: (w: ModelWeights) => Promise<ForwardBackend>): () => Promise<ForwardBackend> {
   return async () => {
-    const { weights } = await loadAnyModel(source, { weights: format });
+    const { weights } = await loadAnyModel(source, { weights: pick });
     if (weights.fingerprint !== fingerprint) throw new DeviceLostError(`${source.describe()} changed since it was loaded`);
     return create(weights);
   };
