@@ -13,6 +13,7 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { CpuBackend } from '../cpu/CpuBackend.ts';
 import { F16_TABLE_BYTES, instantiateKernels, matmulOf, PAGE, relaxedSimdAvailable } from '../cpu/wasm/kernels.ts';
 import { placeRowQuads } from '../cpu/wasm/rowQuads.ts';
+import { matmulScratchBytes } from '../cpu/wasm/wat/chunked.ts';
 import { WasmCpuBackend } from '../cpu/wasm/WasmCpuBackend.ts';
 import type { ForwardBackend } from '../engine/ForwardBackend.ts';
 import { SMOLLM2_135M } from '../model/synthetic.ts';
@@ -107,7 +108,8 @@ async function matmulRates(quick: boolean, log: (m: string) => void): Promise<{ 
   const xAt = F16_TABLE_BYTES + maxWeight;
   const yAt = xAt + 8 * 1536 * 4;
   const scratch = yAt + 8 * 49152 * 4;
-  const pages = Math.ceil((scratch + 4 * 1536 * 4) / PAGE);
+  const matmulScratch = scratch + 4 * 1536 * 4;
+  const pages = Math.ceil((matmulScratch + matmulScratchBytes(8)) / PAGE);
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
   const simd = relaxedSimdAvailable() ? 'relaxed' : 'plain';
   const k = await instantiateKernels(memory, 0, false, simd);
@@ -126,7 +128,7 @@ async function matmulRates(quick: boolean, log: (m: string) => void): Promise<{ 
         let best = Infinity;
         for (let turn = 0; turn < (quick ? 3 : 7); turn++) {
           const t0 = performance.now();
-          for (let i = 0; i < reps; i++) kernel(F16_TABLE_BYTES, bytes.length / R, xAt, yAt, R, C, m, 0, R);
+          for (let i = 0; i < reps; i++) kernel(F16_TABLE_BYTES, bytes.length / R, xAt, yAt, R, C, m, 0, R, matmulScratch);
           best = Math.min(best, (performance.now() - t0) / 1000 / reps);
         }
         const row = { format, rows: R, cols: C, m, gmacPerSecond: (R * C * m) / best / 1e9, weightGBPerSecond: bytes.length / best / 1e9 };

@@ -74,6 +74,7 @@ export class WasmCpuBackend implements ForwardBackend {
   private readonly vPools: number[];
   private readonly ropePositions: number;
   private readonly tableCap: number;
+  private readonly matmulScratch: number;
   private readonly invFreq: Float64Array;
   /** Per row of a group: chunk, position, key count, whether it wants logits. Reused each step. */
   private readonly rowPos: Int32Array;
@@ -110,6 +111,7 @@ export class WasmCpuBackend implements ForwardBackend {
     this.formats = layout.formats;
     this.R = layout.R;
     this.a = layout.a;
+    this.matmulScratch = layout.matmulScratch;
     this.kPools = layout.kPools;
     this.vPools = layout.vPools;
     this.ropePositions = layout.ropePositions;
@@ -130,13 +132,13 @@ export class WasmCpuBackend implements ForwardBackend {
   static async create(weights: ModelWeights, opts: WasmCpuBackendOptions): Promise<WasmCpuBackend> {
     const why = wasmUnsupportedReason(weights.config);
     if (why) throw new RangeError(`the WebAssembly kernels cannot run this model: ${why}`);
-    const layout = planLayout(weights, opts);
+    const threads = wantedThreads(opts.threads);
+    const layout = planLayout(weights, { ...opts, threads: threads.count });
     const pages = Math.ceil(layout.bytes / PAGE);
     if (pages > MAX_PAGES) throw new ModelTooLargeError('the model and its KV cache in WebAssembly memory', layout.bytes, MAX_PAGES * PAGE, "wasm32's memory limit");
     const simd = opts.simd ?? (relaxedSimdAvailable() ? 'relaxed' : 'plain');
     if (simd !== 'plain' && simd !== 'relaxed') throw new RangeError(`simd must be 'plain' or 'relaxed', got ${JSON.stringify(simd)}`);
     if (simd === 'relaxed' && !relaxedSimdAvailable()) throw new RangeError("simd: 'relaxed' was asked for, but this JavaScript engine does not validate relaxed SIMD");
-    const threads = wantedThreads(opts.threads);
     const shared = threads.count > 1;
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared });
     layout.fill(memory);
@@ -146,7 +148,7 @@ export class WasmCpuBackend implements ForwardBackend {
     let description = threads.why ? `1 thread: ${threads.why}` : '1 thread';
     if (shared) {
       try {
-        pool = await ThreadPool.start(threads.count, await compileKernels(true, simd), memory, layout.poolCtrl, layout.f16tab);
+        pool = await ThreadPool.start(threads.count, await compileKernels(true, simd), memory, layout);
         description = `${threads.count} threads`;
       } catch (e) {
         description = `1 thread: the matmul workers did not start (${e instanceof Error ? e.message : String(e)})`;
@@ -172,8 +174,9 @@ export class WasmCpuBackend implements ForwardBackend {
 
   private matmul(t: PlacedTensor, x: number, y: number, n: number): void {
     const kernel = matmulOf(this.k, t.format);
-    if (this.pool && t.rows * t.cols >= this.minSplit) this.pool.matmul((r0, r1) => kernel(t.at, t.rowBytes, x, y, t.rows, t.cols, n, r0, r1), t.format, t.at, t.rowBytes, x, y, t.rows, t.cols, n);
-    else kernel(t.at, t.rowBytes, x, y, t.rows, t.cols, n, 0, t.rows);
+    const scratch = this.matmulScratch; // this thread's: the pool's first
+    if (this.pool && t.rows * t.cols >= this.minSplit) this.pool.matmul((r0, r1) => kernel(t.at, t.rowBytes, x, y, t.rows, t.cols, n, r0, r1, scratch), t.format, t.at, t.rowBytes, x, y, t.rows, t.cols, n);
+    else kernel(t.at, t.rowBytes, x, y, t.rows, t.cols, n, 0, t.rows, scratch);
   }
 
   async forward(batch: ForwardBatch): Promise<Float32Array[]> {

@@ -3,6 +3,7 @@ import { Arena } from './Arena.ts';
 import { F16_TABLE_BYTES } from './kernels.ts';
 import { type PlacedTensor, placeWeights } from './placeWeights.ts';
 import { POOL_CONTROL_BYTES } from './threads/ThreadPool.ts';
+import { matmulScratchBytes } from './wat/chunked.ts';
 
 /** One activation region: `rows` rows of `width` f32. */
 const rowsOf = (arena: Arena, rows: number, width: number): number => arena.reserve(rows * width * 4);
@@ -25,10 +26,13 @@ export interface Layout {
   poolCtrl: number;
   /** 4 rows of the widest tensor: where placeRowQuads copies a quad while it rearranges it. */
   quadScratch: number;
+  /** The matmul's scratch of each thread (wat/chunked.ts): thread t's at matmulScratch + t * matmulScratchBytes. */
+  matmulScratch: number;
+  matmulScratchBytes: number;
 }
 
 /** Where everything lives in the memory; sizes only, the memory is made from the total. */
-export function planLayout(weights: ModelWeights, opts: { blockSize: number; numBlocks: number; rowsPerGroup?: number }): Layout {
+export function planLayout(weights: ModelWeights, opts: { blockSize: number; numBlocks: number; rowsPerGroup?: number; threads?: number }): Layout {
   const c = weights.config;
   const arena = new Arena();
   const R = Math.min(opts.rowsPerGroup ?? 32, 256);
@@ -61,5 +65,7 @@ export function planLayout(weights: ModelWeights, opts: { blockSize: number; num
   };
   const poolCtrl = arena.reserve(POOL_CONTROL_BYTES);
   const quadScratch = arena.reserve(4 * Math.max(...[...placed.tensors.values()].map((t) => t.rowBytes)));
-  return { bytes: arena.bytes, f16tab, tensors: placed.tensors, formats: placed.formats, fill: placed.fill, R, a, kPools, vPools, ropePositions, tableCap, poolCtrl, quadScratch };
+  const scratchBytes = matmulScratchBytes(R);
+  const matmulScratch = arena.reserve((opts.threads ?? 1) * scratchBytes);
+  return { bytes: arena.bytes, f16tab, tensors: placed.tensors, formats: placed.formats, fill: placed.fill, R, a, kPools, vPools, ropePositions, tableCap, poolCtrl, quadScratch, matmulScratch, matmulScratchBytes: scratchBytes };
 }

@@ -1,3 +1,4 @@
+import type { Layout } from '../layout.ts';
 import { KERNEL_FORMATS } from '../wat/module.ts';
 import type { KernelFormat } from '../wat/matmul.ts';
 import { POOL_WORKER_SOURCE } from './poolWorkerSource.ts';
@@ -83,7 +84,8 @@ export class ThreadPool {
     return this.workers.length + 1;
   }
 
-  static async start(threads: number, module: WebAssembly.Module, memory: WebAssembly.Memory, ctrlAt: number, f16tab: number): Promise<ThreadPool> {
+  /** Worker i (from 1) runs its shares with the matmul scratch at matmulScratch + i * matmulScratchBytes. */
+  static async start(threads: number, module: WebAssembly.Module, memory: WebAssembly.Memory, layout: Pick<Layout, 'poolCtrl' | 'f16tab' | 'matmulScratch' | 'matmulScratchBytes'>): Promise<ThreadPool> {
     const workers: PoolWorker[] = [];
     try {
       for (let i = 1; i < threads; i++) workers.push(await spawn());
@@ -93,7 +95,7 @@ export class ThreadPool {
             new Promise<void>((resolve, reject) => {
               w.onceMessage(() => resolve());
               w.onError(reject);
-              w.post({ module, memory, ctrl: ctrlAt, index: i + 1, f16tab });
+              w.post({ module, memory, ctrl: layout.poolCtrl, index: i + 1, f16tab: layout.f16tab, scratch: layout.matmulScratch + (i + 1) * layout.matmulScratchBytes });
             }),
         ),
       );
@@ -101,7 +103,7 @@ export class ThreadPool {
       workers.forEach((w) => w.terminate());
       throw e;
     }
-    return new ThreadPool(workers, memory, ctrlAt);
+    return new ThreadPool(workers, memory, layout.poolCtrl);
   }
 
   /** Runs `matmul` (this thread's kernel) over all rows, sharing them with the workers. */

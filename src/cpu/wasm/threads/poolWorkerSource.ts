@@ -1,7 +1,8 @@
 /**
  * The source of a matmul worker, as a string: started from a Blob URL in a browser and with
  * `eval: true` by Node's worker_threads, so it needs no bundler support and no file of its own. It
- * receives the compiled kernel module, the shared memory and where its control words live, then
+ * receives the compiled kernel module, the shared memory, where its control words and its own matmul
+ * scratch live, then
  * loops: wait for a new generation, run the posted matmul on its share of the rows, count itself
  * done. Control words (Int32Array at `ctrl`, see ThreadPool.ts): 0 generation, 1 done count,
  * 2 format index, 3 w, 4 rowBytes, 5 x, 6 y, 7 rows, 8 cols, 9 n, 10 workers + 1 (the share count);
@@ -10,7 +11,7 @@
 export const POOL_WORKER_SOURCE = `
 const FORMATS = ['f32', 'f16', 'q8_0', 'q4_0'];
 function start(msg, post) {
-  const { module, memory, ctrl, index, f16tab } = msg;
+  const { module, memory, ctrl, index, f16tab, scratch } = msg;
   WebAssembly.instantiate(module, { env: { memory } }).then((instance) => {
     const k = instance.exports;
     k.f16tab.value = f16tab;
@@ -25,7 +26,7 @@ function start(msg, post) {
       // Shares end on whole quads of rows (the kernels' weight layout), as ThreadPool's shareEnd.
       const end = (i) => (i >= shares ? rows : 4 * Math.floor((rows * i) / (4 * shares)));
       const r0 = end(index), r1 = end(index + 1);
-      if (r1 > r0) k['matmul_' + FORMATS[c[2]]](c[3], c[4], c[5], c[6], rows, c[8], c[9], r0, r1);
+      if (r1 > r0) k['matmul_' + FORMATS[c[2]]](c[3], c[4], c[5], c[6], rows, c[8], c[9], r0, r1, scratch);
       Atomics.add(c, 1, 1);
       Atomics.notify(c, 1);
     }

@@ -1,16 +1,64 @@
 /**
- * WebAssembly text of the per-row kernels around the matmuls. Scalar ops (norm, RoPE, SwiGLU, exp) run
- * in f64 in the same order as src/cpu/ops.ts and rope.ts, so they round as the oracle does; they are a
- * few hundred values per row, the matmuls are the time. Addresses are i32 byte offsets.
+ * WebAssembly text of the per-row kernels around the matmuls. Norm and RoPE run in f64 as src/cpu/ops.ts
+ * and rope.ts do, so they round as the oracle does (rmsnorm two lanes at a time); SwiGLU in f32x4 with
+ * expF32x4, a few f32 ulps from the oracle. Addresses are i32 byte offsets.
  *
- *   exp(x: f64): f64                       e^x to ~1 ulp (wasm has no exp; no import, so no JS call per score)
+ *   exp(x: f64): f64                       e^x to ~1 ulp (scalar f64; kept for tests and future callers)
  *   rmsnorm(x, w, out, n, eps: f64)        out = w * (x / sqrt(mean(x^2) + eps))
  *   add(dst, src, n)                       dst += src (f32, as the oracle's f32 + f32)
- *   swiglu(gate, up, n)                    gate = silu(gate) * up
+ *   swiglu(gate, up, n)                    gate = silu(gate) * up, in f32x4 with expF32x4 (a few ulp of f32;
+ *                                          it is a third of a decode step's non-matmul time in f64 scalar)
  *   rope(x, heads, headDim, cos, sin)      rotate-half RoPE; cos, sin: headDim/2 f64 for this position
  *   dequant_f16(src, dst, n) / dequant_q8_0(src, dst, n) / dequant_q4_0(src, dst, n)
  *                                          one embedding row to f32 (n elements; whole blocks)
  */
+const f32x4 = (v: number): string => `(v128.const f32x4 ${v} ${v} ${v} ${v})`;
+
+const EXP_CONSTANTS: ReadonlyArray<readonly [string, number]> = [
+  ['lo', -104], ['hi', 89], ['log2e', 1.4426950408889634], ['ln2hi', 0.693359375], ['ln2lo', -2.12194440e-4],
+  ['p0', 1.98756915e-4], ['p1', 1.39819995e-3], ['p2', 8.33345191e-3], ['p3', 4.16657959e-2], ['p4', 1.66666655e-1], ['p5', 5.00000012e-1], ['one', 1],
+];
+
+/** The v128 locals expF32x4 uses; a function that expands it declares them once. */
+export const EXP_F32X4_LOCALS = `(local $ex_t v128) (local $ex_k v128) (local $ex_i v128) (local $ex_p v128) (local $ex_bias v128) ${EXP_CONSTANTS.map(([n]) => `(local $ex_${n} v128)`).join(' ')}`;
+
+/**
+ * Sets the constants expF32x4 reads, once at the top of the function: V8 rebuilds a v128.const at each
+ * use (a few instructions each, a dozen per exp), while a local stays in a register or one load away.
+ */
+export const EXP_F32X4_INIT = `${EXP_CONSTANTS.map(([n, v]) => `(local.set $ex_${n} ${f32x4(v)})`).join(' ')} (local.set $ex_bias (v128.const i32x4 127 127 127 127))`;
+
+/**
+ * Statements that set v128 local `dst` to e^x lane by lane for the f32x4 expression `src` (Cephes'
+ * expf: within 2 ulp of f32 for normal results). Inlined as text: V8 does not inline wasm calls
+ * everywhere, and a call per vector would cost as much as the polynomial. x is clamped to [-104, 89]
+ * first (pmin/pmax pass NaN through), so that k = round(x / ln2) stays in [-150, 128] and 2^k, built
+ * from two normal f32 factors, gives 0 below f32's range and inf above it rather than garbage.
+ */
+export function expF32x4(src: string, dst: string): string {
+  return `(local.set $ex_t (f32x4.pmin (f32x4.pmax ${src} (local.get $ex_lo)) (local.get $ex_hi)))
+    (local.set $ex_k (f32x4.nearest (f32x4.mul (local.get $ex_t) (local.get $ex_log2e))))
+    ;; r = x - k ln2, ln2 in two parts (the first exact in 9 bits, so that k * it is exact)
+    (local.set $ex_t (f32x4.sub (f32x4.sub (local.get $ex_t) (f32x4.mul (local.get $ex_k) (local.get $ex_ln2hi)))
+      (f32x4.mul (local.get $ex_k) (local.get $ex_ln2lo))))
+    (local.set $ex_p (f32x4.add (f32x4.mul (local.get $ex_t) (local.get $ex_p0)) (local.get $ex_p1)))
+    (local.set $ex_p (f32x4.add (f32x4.mul (local.get $ex_p) (local.get $ex_t)) (local.get $ex_p2)))
+    (local.set $ex_p (f32x4.add (f32x4.mul (local.get $ex_p) (local.get $ex_t)) (local.get $ex_p3)))
+    (local.set $ex_p (f32x4.add (f32x4.mul (local.get $ex_p) (local.get $ex_t)) (local.get $ex_p4)))
+    (local.set $ex_p (f32x4.add (f32x4.mul (local.get $ex_p) (local.get $ex_t)) (local.get $ex_p5)))
+    (local.set $ex_p (f32x4.add (f32x4.add (f32x4.mul (f32x4.mul (local.get $ex_p) (local.get $ex_t)) (local.get $ex_t)) (local.get $ex_t)) (local.get $ex_one)))
+    ;; 2^k = 2^(k >> 1) * 2^(k - (k >> 1)): each factor's exponent within [-75, 64]
+    (local.set $ex_i (i32x4.trunc_sat_f32x4_s (local.get $ex_k)))
+    (local.set $ex_k (i32x4.shr_s (local.get $ex_i) (i32.const 1)))
+    (local.set ${dst} (f32x4.mul (f32x4.mul (local.get $ex_p)
+        (i32x4.shl (i32x4.add (local.get $ex_k) (local.get $ex_bias)) (i32.const 23)))
+      (i32x4.shl (i32x4.add (i32x4.sub (local.get $ex_i) (local.get $ex_k)) (local.get $ex_bias)) (i32.const 23))))`;
+}
+
+/** silu(g) * up = g / (1 + e^-g) * up lane by lane; e^-g overflows to inf for g < -88.7, giving -0 as the oracle's f64 rounds to. */
+const swigluF32x4 = (g: string, up: string): string => `${expF32x4(`(f32x4.neg ${g})`, '$e')}
+    (f32x4.mul (f32x4.div ${g} (f32x4.add (local.get $ex_one) (local.get $e))) ${up})`;
+
 export const elementwiseWat = `
 (func $exp (export "exp") (param $x f64) (result f64)
   (local $k f64) (local $r f64) (local $p f64)
@@ -41,22 +89,50 @@ export const elementwiseWat = `
     (f64.reinterpret_i64 (i64.shl (i64.add (i64.trunc_sat_f64_s (f64.sub (local.get $k) (f64.floor (f64.mul (local.get $k) (f64.const 0.5))))) (i64.const 1023)) (i64.const 52)))))
 
 (func $rmsnorm (export "rmsnorm") (param $x i32) (param $w i32) (param $out i32) (param $n i32) (param $eps f64)
-  (local $i i32) (local $ss f64) (local $v f64) (local $scale f64)
+  ;; f64 as ops.ts, two lanes at a time: squares of f32 are exact in f64, only the sum's order differs
+  ;; (four partial sums), which moves the scale by ~1e-16 relative; the products round as the oracle's.
+  (local $i i32) (local $vEnd i32) (local $v v128) (local $lo v128) (local $hi v128) (local $s0 v128) (local $s1 v128)
+  (local $ss f64) (local $scale f64) (local $scale2 v128)
+  (local.set $vEnd (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
   (block $d (loop $l
-    (br_if $d (i32.ge_u (local.get $i) (local.get $n)))
-    (local.set $v (f64.promote_f32 (f32.load (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2))))))
-    (local.set $ss (f64.add (local.get $ss) (f64.mul (local.get $v) (local.get $v))))
-    (local.set $i (i32.add (local.get $i) (i32.const 1)))
+    (br_if $d (i32.ge_u (local.get $i) (local.get $vEnd)))
+    (local.set $v (v128.load align=4 (i32.add (local.get $x) (local.get $i))))
+    (local.set $lo (f64x2.promote_low_f32x4 (local.get $v)))
+    (local.set $hi (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+    (local.set $s0 (f64x2.add (local.get $s0) (f64x2.mul (local.get $lo) (local.get $lo))))
+    (local.set $s1 (f64x2.add (local.get $s1) (f64x2.mul (local.get $hi) (local.get $hi))))
+    (local.set $i (i32.add (local.get $i) (i32.const 16)))
     (br $l)))
+  (local.set $s0 (f64x2.add (local.get $s0) (local.get $s1)))
+  (local.set $ss (f64.add (f64x2.extract_lane 0 (local.get $s0)) (f64x2.extract_lane 1 (local.get $s0))))
+  (block $d1 (loop $l1
+    (br_if $d1 (i32.ge_u (local.get $i) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $scale (f64.promote_f32 (f32.load (i32.add (local.get $x) (local.get $i)))))
+    (local.set $ss (f64.add (local.get $ss) (f64.mul (local.get $scale) (local.get $scale))))
+    (local.set $i (i32.add (local.get $i) (i32.const 4)))
+    (br $l1)))
   (local.set $scale (f64.div (f64.const 1) (f64.sqrt (f64.add (f64.div (local.get $ss) (f64.convert_i32_u (local.get $n))) (local.get $eps)))))
+  (local.set $scale2 (f64x2.splat (local.get $scale)))
   (local.set $i (i32.const 0))
   (block $d2 (loop $l2
-    (br_if $d2 (i32.ge_u (local.get $i) (local.get $n)))
-    (f32.store (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 2)))
-      (f32.demote_f64 (f64.mul (f64.promote_f32 (f32.load (i32.add (local.get $w) (i32.shl (local.get $i) (i32.const 2)))))
-        (f64.mul (f64.promote_f32 (f32.load (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2))))) (local.get $scale)))))
-    (local.set $i (i32.add (local.get $i) (i32.const 1)))
-    (br $l2))))
+    (br_if $d2 (i32.ge_u (local.get $i) (local.get $vEnd)))
+    (local.set $v (v128.load align=4 (i32.add (local.get $x) (local.get $i))))
+    (local.set $s0 (v128.load align=4 (i32.add (local.get $w) (local.get $i))))
+    (local.set $lo (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.promote_low_f32x4 (local.get $s0))
+      (f64x2.mul (f64x2.promote_low_f32x4 (local.get $v)) (local.get $scale2)))))
+    (local.set $hi (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $s0) (local.get $s0)))
+      (f64x2.mul (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))) (local.get $scale2)))))
+    (v128.store align=4 (i32.add (local.get $out) (local.get $i))
+      (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $lo) (local.get $hi)))
+    (local.set $i (i32.add (local.get $i) (i32.const 16)))
+    (br $l2)))
+  (block $d3 (loop $l3
+    (br_if $d3 (i32.ge_u (local.get $i) (i32.shl (local.get $n) (i32.const 2))))
+    (f32.store (i32.add (local.get $out) (local.get $i))
+      (f32.demote_f64 (f64.mul (f64.promote_f32 (f32.load (i32.add (local.get $w) (local.get $i))))
+        (f64.mul (f64.promote_f32 (f32.load (i32.add (local.get $x) (local.get $i)))) (local.get $scale)))))
+    (local.set $i (i32.add (local.get $i) (i32.const 4)))
+    (br $l3))))
 
 (func $add (export "add") (param $dst i32) (param $src i32) (param $n i32)
   (local $end i32) (local $vEnd i32)
@@ -76,17 +152,25 @@ export const elementwiseWat = `
     (br $l2))))
 
 (func $swiglu (export "swiglu") (param $gate i32) (param $up i32) (param $n i32)
-  (local $end i32) (local $g f64)
+  (local $end i32) (local $vEnd i32) (local $g v128) (local $e v128) ${EXP_F32X4_LOCALS}
+  ${EXP_F32X4_INIT}
   (local.set $end (i32.add (local.get $gate) (i32.shl (local.get $n) (i32.const 2))))
+  (local.set $vEnd (i32.add (local.get $gate) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
   (block $d (loop $l
-    (br_if $d (i32.ge_u (local.get $gate) (local.get $end)))
-    (local.set $g (f64.promote_f32 (f32.load (local.get $gate))))
-    (f32.store (local.get $gate)
-      (f32.demote_f64 (f64.mul (f64.div (local.get $g) (f64.add (f64.const 1) (call $exp (f64.neg (local.get $g)))))
-        (f64.promote_f32 (f32.load (local.get $up))))))
+    (br_if $d (i32.ge_u (local.get $gate) (local.get $vEnd)))
+    (local.set $g (v128.load align=4 (local.get $gate)))
+    (v128.store align=4 (local.get $gate) ${swigluF32x4('(local.get $g)', '(v128.load align=4 (local.get $up))')})
+    (local.set $gate (i32.add (local.get $gate) (i32.const 16)))
+    (local.set $up (i32.add (local.get $up) (i32.const 16)))
+    (br $l)))
+  ;; n % 4 tail: the same lanes on a splat, so that every element rounds alike
+  (block $d2 (loop $l2
+    (br_if $d2 (i32.ge_u (local.get $gate) (local.get $end)))
+    (local.set $g (f32x4.splat (f32.load (local.get $gate))))
+    (f32.store (local.get $gate) (f32x4.extract_lane 0 ${swigluF32x4('(local.get $g)', '(f32x4.splat (f32.load (local.get $up)))')}))
     (local.set $gate (i32.add (local.get $gate) (i32.const 4)))
     (local.set $up (i32.add (local.get $up) (i32.const 4)))
-    (br $l))))
+    (br $l2))))
 
 (func $rope (export "rope") (param $x i32) (param $heads i32) (param $hd i32) (param $cos i32) (param $sin i32)
   (local $h i32) (local $i i32) (local $half i32) (local $p0 i32) (local $p1 i32) (local $c f64) (local $s f64) (local $x0 f64) (local $x1 f64)
