@@ -86,18 +86,6 @@ describe('WebAssembly kernels', () => {
     expect(wrong).toEqual([]);
   });
 
-  it('exp is Math.exp to ~1 ulp, with 0 and inf past f64 range and NaN kept', async () => {
-    const { k } = await kernels();
-    for (let i = 0; i <= 4000; i++) {
-      const x = -740 + i * 0.3617;
-      expect(Math.abs(k.exp(x) - Math.exp(x))).toBeLessThanOrEqual(4e-16 * Math.exp(x));
-    }
-    expect(k.exp(-1e6)).toBe(0);
-    expect(k.exp(710)).toBe(Infinity);
-    expect(k.exp(Number.NaN)).toBeNaN();
-    expect(k.exp(0)).toBe(1);
-  });
-
   it('swiglu (f32x4 exp) is ops.ts silu * up within 2^-21 relative over extreme gates: 0 below f32 range, g above it, NaN kept, n % 4 tail', async () => {
     const { k, mem, free } = await kernels();
     const f32 = new Float32Array(mem.buffer);

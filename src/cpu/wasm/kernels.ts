@@ -6,7 +6,6 @@ type Matmul = (w: number, rowBytes: number, x: number, y: number, rows: number, 
 
 /** The exports of the kernel module (wat/module.ts); every address is a byte offset into `memory`. */
 export interface KernelExports {
-  exp(x: number): number;
   rmsnorm(x: number, w: number, out: number, n: number, eps: number): void;
   add(dst: number, src: number, n: number): void;
   swiglu(gate: number, up: number, n: number): void;

@@ -33,26 +33,18 @@ const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
 const ZERO = '(v128.const i32x4 0 0 0 0)';
 
-/** $a<a> += q * (key row $kb + a rows) * at byte i of the head: loads at constant offsets where headDim is known. */
-const fma4 = (i: string, off: number) => `(local.set $p (v128.load offset=${off} align=4 (i32.add (local.get $qh) ${i})))
-${range(4).map((a) => `            (local.set $a${a} (f32x4.add (local.get $a${a}) (f32x4.mul (local.get $p) (v128.load offset=${off} align=4 (i32.add (local.get ${a === 0 ? '$kb' : `$k${a}`}) ${i})))))`).join('\n')}`;
-
-/**
- * $a0 = scale * [q.k for the 4 keys at $kb, $kb + headBytes, ...]. With headDim a constant (`hd`) the
- * loop over the head is unrolled with every address an immediate offset (no address arithmetic per load).
- */
-const dot4 = (hd: number | null): string => `(local.set $a0 ${ZERO}) (local.set $a1 ${ZERO}) (local.set $a2 ${ZERO}) (local.set $a3 ${ZERO})
+/** $a0 = scale * [q.k] for the 4 key rows at $kb, $k1, $k2, $k3 (one accumulator per key over the head's dims, then a transpose-add). */
+const dot4 = `(local.set $a0 ${ZERO}) (local.set $a1 ${ZERO}) (local.set $a2 ${ZERO}) (local.set $a3 ${ZERO})
           (local.set $k1 (i32.add (local.get $kb) (local.get $headBytes)))
           (local.set $k2 (i32.add (local.get $k1) (local.get $headBytes)))
           (local.set $k3 (i32.add (local.get $k2) (local.get $headBytes)))
-${hd !== null
-    ? range(hd / 4).map((v) => `            ${fma4('(i32.const 0)', v * 16)}`).join('\n')
-    : `          (local.set $i (i32.const 0))
+          (local.set $i (i32.const 0))
           (block $id4 (loop $il4
             (br_if $id4 (i32.ge_u (local.get $i) (local.get $headBytes)))
-            ${fma4('(local.get $i)', 0)}
+            (local.set $p (v128.load align=4 (i32.add (local.get $qh) (local.get $i))))
+${range(4).map((a) => `            (local.set $a${a} (f32x4.add (local.get $a${a}) (f32x4.mul (local.get $p) (v128.load align=4 (i32.add (local.get ${a === 0 ? '$kb' : `$k${a}`}) (local.get $i))))))`).join('\n')}
             (local.set $i (i32.add (local.get $i) (i32.const 16)))
-            (br $il4)))`}
+            (br $il4)))
           ;; transpose-add: [a0 a1 a2 a3] lane sums in one vector
           (local.set $a0 (f32x4.add (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $a0) (local.get $a1))
                                     (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $a0) (local.get $a1))))
@@ -90,9 +82,8 @@ ${range(w).map((a) => `      (v128.store offset=${a * 16} align=4 (local.get $kb
       (local.set $d (i32.add (local.get $d) (i32.const ${w * 16})))
       (br $wl${w})))`;
 
-/** The attention function; `hd`: headDim as a constant (the q.k loops unrolled), null: any headDim % 4 == 0. */
-const attentionFunc = (name: string, hd: number | null): string => `
-(func ${name}
+export const attentionWat = `
+(func $attention (export "attention")
   (param $q i32) (param $out i32) (param $kPool i32) (param $vPool i32) (param $table i32) (param $nKeys i32)
   (param $bs i32) (param $nkv i32) (param $hd i32) (param $nh i32) (param $scores i32) (param $scale f64)
   (local $h i32) (local $group i32) (local $qh i32) (local $oh i32) (local $headBytes i32) (local $headOff i32) (local $blockBytes i32)
@@ -101,7 +92,7 @@ const attentionFunc = (name: string, hd: number | null): string => `
   ${range(8).map((a) => `(local $a${a} v128)`).join(' ')} ${EXP_F32X4_LOCALS}
   ${EXP_F32X4_INIT}
   (local.set $group (i32.div_u (local.get $nh) (local.get $nkv)))
-  (local.set $headBytes ${hd !== null ? `(i32.const ${hd * 4})` : '(i32.shl (local.get $hd) (i32.const 2))'})
+  (local.set $headBytes (i32.shl (local.get $hd) (i32.const 2)))
   (local.set $blockBytes (i32.mul (i32.mul (local.get $nkv) (local.get $bs)) (local.get $headBytes)))
   (local.set $scale4 (f32x4.splat (f32.demote_f64 (local.get $scale))))
   (block $headsDone (loop $heads
@@ -119,7 +110,7 @@ ${enterBlock('$kPool')}
       (local.set $j (i32.const 0))
       (block $jd (loop $jl
         (br_if $jd (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $cnt)))
-          ${dot4(hd)}
+          ${dot4}
         (v128.store align=4 (i32.add (local.get $scores) (i32.shl (local.get $s) (i32.const 2))) (local.get $a0))
         (local.set $max4 (f32x4.max (local.get $max4) (local.get $a0)))
         (local.set $kb (i32.add (local.get $kb) (i32.shl (local.get $headBytes) (i32.const 2))))
@@ -176,18 +167,4 @@ ${vPass(4)}
 ${vPass(1)}
     (local.set $h (i32.add (local.get $h) (i32.const 1)))
     (br $heads))))
-`;
-
-/** headDims with an unrolled variant: SmolLM2, Llama 3.2 1B, Qwen2.5 0.5B (64); larger Llama and Qwen (128). */
-const UNROLLED = [64, 128];
-
-export const attentionWat = `${UNROLLED.map((hd) => attentionFunc(`$attention_hd${hd}`, hd)).join('')}${attentionFunc('$attention_any', null)}
-(func $attention (export "attention")
-  (param $q i32) (param $out i32) (param $kPool i32) (param $vPool i32) (param $table i32) (param $nKeys i32)
-  (param $bs i32) (param $nkv i32) (param $hd i32) (param $nh i32) (param $scores i32) (param $scale f64)
-  ${UNROLLED.map((hd) => `(if (i32.eq (local.get $hd) (i32.const ${hd})) (then (call $attention_hd${hd}
-    (local.get $q) (local.get $out) (local.get $kPool) (local.get $vPool) (local.get $table) (local.get $nKeys)
-    (local.get $bs) (local.get $nkv) (local.get $hd) (local.get $nh) (local.get $scores) (local.get $scale)) (return)))`).join('\n  ')}
-  (call $attention_any (local.get $q) (local.get $out) (local.get $kPool) (local.get $vPool) (local.get $table) (local.get $nKeys)
-    (local.get $bs) (local.get $nkv) (local.get $hd) (local.get $nh) (local.get $scores) (local.get $scale)))
 `;

@@ -3,7 +3,6 @@
  * and rope.ts do, so they round as the oracle does (rmsnorm two lanes at a time); SwiGLU in f32x4 with
  * expF32x4, a few f32 ulps from the oracle. Addresses are i32 byte offsets.
  *
- *   exp(x: f64): f64                       e^x to ~1 ulp (scalar f64; kept for tests and future callers)
  *   rmsnorm(x, w, out, n, eps: f64)        out = w * (x / sqrt(mean(x^2) + eps))
  *   add(dst, src, n)                       dst += src (f32, as the oracle's f32 + f32)
  *   swiglu(gate, up, n)                    gate = silu(gate) * up, in f32x4 with expF32x4 (a few ulp of f32;
@@ -60,34 +59,6 @@ const swigluF32x4 = (g: string, up: string): string => `${expF32x4(`(f32x4.neg $
     (f32x4.mul (f32x4.div ${g} (f32x4.add (local.get $ex_one) (local.get $e))) ${up})`;
 
 export const elementwiseWat = `
-(func $exp (export "exp") (param $x f64) (result f64)
-  (local $k f64) (local $r f64) (local $p f64)
-  ;; e^x = 2^k * e^r, r = x - k ln2 in [-ln2/2, ln2/2] (ln2 split in two so that k ln2 is exact enough);
-  ;; Taylor to degree 13 leaves < 2e-17 relative.
-  (if (f64.gt (local.get $x) (f64.const 709.7)) (then (return (f64.const inf))))
-  (if (f64.lt (local.get $x) (f64.const -745.2)) (then (return (f64.const 0))))
-  (local.set $k (f64.nearest (f64.mul (local.get $x) (f64.const 1.4426950408889634))))
-  (local.set $r (f64.sub (f64.sub (local.get $x) (f64.mul (local.get $k) (f64.const 0.6931471803691238)))
-                         (f64.mul (local.get $k) (f64.const 1.9082149292705877e-10))))
-  (local.set $p (f64.const 1.6059043836821613e-10)) ;; 1/13!
-  (local.set $p (f64.add (f64.mul (local.get $p) (local.get $r)) (f64.const 2.08767569878681e-9)))
-  (local.set $p (f64.add (f64.mul (local.get $p) (local.get $r)) (f64.const 2.505210838544172e-8)))
-  (local.set $p (f64.add (f64.mul (local.get $p) (local.get $r)) (f64.const 2.7557319223985893e-7)))
-  (local.set $p (f64.add (f64.mul (local.get $p) (local.get $r)) (f64.const 2.755731922398589e-6)))
-  (local.set $p (f64.add (f64.mul (local.get $p) (local.get $r)) (f64.const 2.48015873015873e-5)))
-  (local.set $p (f64.add (f64.mul (local.get $p) (local.get $r)) (f64.const 1.984126984126984e-4)))
-  (local.set $p (f64.add (f64.mul (local.get $p) (local.get $r)) (f64.const 1.388888888888889e-3)))
-  (local.set $p (f64.add (f64.mul (local.get $p) (local.get $r)) (f64.const 8.333333333333333e-3)))
-  (local.set $p (f64.add (f64.mul (local.get $p) (local.get $r)) (f64.const 4.1666666666666664e-2)))
-  (local.set $p (f64.add (f64.mul (local.get $p) (local.get $r)) (f64.const 0.16666666666666666)))
-  (local.set $p (f64.add (f64.mul (local.get $p) (local.get $r)) (f64.const 0.5)))
-  (local.set $p (f64.add (f64.mul (local.get $p) (local.get $r)) (f64.const 1)))
-  (local.set $p (f64.add (f64.mul (local.get $p) (local.get $r)) (f64.const 1)))
-  ;; 2^k in two factors so that k down to -1074 (subnormal results) stays representable.
-  (f64.mul (f64.mul (local.get $p)
-      (f64.reinterpret_i64 (i64.shl (i64.add (i64.trunc_sat_f64_s (f64.floor (f64.mul (local.get $k) (f64.const 0.5)))) (i64.const 1023)) (i64.const 52))))
-    (f64.reinterpret_i64 (i64.shl (i64.add (i64.trunc_sat_f64_s (f64.sub (local.get $k) (f64.floor (f64.mul (local.get $k) (f64.const 0.5))))) (i64.const 1023)) (i64.const 52)))))
-
 (func $rmsnorm (export "rmsnorm") (param $x i32) (param $w i32) (param $out i32) (param $n i32) (param $eps f64)
   ;; f64 as ops.ts, two lanes at a time: squares of f32 are exact in f64, only the sum's order differs
   ;; (four partial sums), which moves the scale by ~1e-16 relative; the products round as the oracle's.
