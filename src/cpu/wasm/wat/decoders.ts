@@ -21,11 +21,6 @@ export interface Decoder {
   groupBytes: number;
   groupX: number;
   xOffsets: number[];
-  /**
-   * The tile while 4 activation rows are left: 2 x 4, or 1 x 4 where V8 spilled 2 x 4's accumulators
-   * (q8_0: measured 12.5-13.5 against 11.4-12 GMAC/s; q4_0 the other way round, 11.4-12 against 5.5-8).
-   */
-  fullR: 1 | 2;
   /** Per-row vector temporaries the decoder uses besides $w<i> (named `${name}<i>`). */
   temps: string[];
   /** Code run once per block for row i, whose block is at $wq + off, before its groups: the block scale. */
@@ -68,7 +63,6 @@ export const DECODERS: Record<KernelFormat, Decoder> = {
     groupBytes: 16,
     groupX: 16,
     xOffsets: [0],
-    fullR: 2,
     temps: [],
     prelude: () => '',
     vector: (i, _j, ptr, off) => `(local.set $w${i} (v128.load offset=${off} align=4 (local.get ${ptr})))`,
@@ -80,7 +74,6 @@ export const DECODERS: Record<KernelFormat, Decoder> = {
     groupBytes: 8,
     groupX: 16,
     xOffsets: [0],
-    fullR: 2,
     temps: ['$u', '$h'],
     prelude: () => '',
     vector: (i, _j, ptr, off) => `(local.set $u${i} (v128.load16x4_u offset=${off} align=2 (local.get ${ptr})))${half4(i)}`,
@@ -94,7 +87,6 @@ export const DECODERS: Record<KernelFormat, Decoder> = {
     groupBytes: 8,
     groupX: 32,
     xOffsets: [0, 16],
-    fullR: 1,
     temps: ['$d', '$h'],
     prelude: scale,
     vector: (i, j, ptr, off) => (j === 0 ? `(local.set $h${i} (v128.load8x8_s offset=${off} align=1 (local.get ${ptr})))\n  ${scaledHalf(i, 'low')}` : scaledHalf(i, 'high')),
@@ -110,7 +102,6 @@ export const DECODERS: Record<KernelFormat, Decoder> = {
     groupBytes: 16,
     groupX: 128,
     xOffsets: [0, 16, 32, 48, 64, 80, 96, 112],
-    fullR: 2,
     temps: ['$d', '$h'],
     prelude: scale,
     vector: (i, j, ptr, off) => {

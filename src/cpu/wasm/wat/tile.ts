@@ -20,15 +20,17 @@ export interface Shape {
 }
 
 /**
- * How a quad of weight rows meets the activation rows: tiles of FULL (2 x 4, or the format's
- * Decoder.fullR x 4) while 4 are left (8 accumulators; each weight vector used 4 times, each
- * activation vector twice), then for the 1 to 3 left 4 x 1 (a single stream's decode: 4 independent
- * multiply-add chains hide their latency), 4 x 2 or 2 x 3. A tile with more accumulators spills on
- * x64's 16 SIMD registers. A lone row (before the first whole quad of a share, or after the last)
- * runs 1 x 4 and 1 x 1..3.
+ * How a quad of weight rows meets the activation rows: tiles of FULL (2 x 4) while 4 are left (8
+ * accumulators; each weight vector used 4 times, each activation vector twice; with 4 or more rows
+ * the quad runs chunked, in f32), then for the 1 to 3 left 4 x 1 (a single stream's decode: 4
+ * independent multiply-add chains hide their latency), 4 x 2 or 2 x 3. A tile with more accumulators
+ * spills on x64's 16 SIMD registers (as 2 x 4 did with q8_0's dequantizing in registers: chunks
+ * decode first). A lone row (before the first whole quad of a share, or after the last) runs 1 x 4
+ * and 1 x 1..3.
  */
 export const QUAD = 4;
-export const FULL_B = 4;
+const FULL: Shape = { R: 2, B: 4 };
+export const FULL_B = FULL.B;
 export const REST: Record<number, Shape> = { 1: { R: 4, B: 1 }, 2: { R: 4, B: 2 }, 3: { R: 2, B: 3 } };
 
 export const hsum = (v: string): string =>
@@ -121,7 +123,7 @@ export function columns(d: Decoder, rowsHere: number, relaxed: boolean, label: s
     (local.set $b (i32.const 0))
     (block $${label}Done (loop $${label}
       (br_if $${label}Done (i32.gt_u (i32.add (local.get $b) (i32.const ${FULL_B})) (local.get $n)))
-      ${across(d, { R: d.fullR, B: FULL_B }, rowsHere, relaxed, chunked)}
+      ${across(d, FULL, rowsHere, relaxed, chunked)}
       (local.set $b (i32.add (local.get $b) (i32.const ${FULL_B})))
       (br $${label})))
     ${rests}`;
