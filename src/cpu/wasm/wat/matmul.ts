@@ -75,7 +75,7 @@ export function matmulWat(format: KernelFormat, relaxed = false): string {
     (local.set $step (i32.const ${4 * unit}))
     (if (i32.ge_u (local.get $n) (i32.const ${FULL_B}))
       (then ${chunkedQuad(d, format === 'f32', relaxed)})
-      (else ${columns(d, QUAD, relaxed, 'quadCols')}))
+      (else ${columns(d, QUAD, relaxed, 'quadCols', false, true)}))
     (local.set $r (i32.add (local.get $r) (i32.const ${QUAD})))
     (br $quads)))
   ;; rows after: a share's end inside a quad, or the row-major rows past the last quad

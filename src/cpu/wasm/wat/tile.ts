@@ -116,15 +116,19 @@ export function across(d: Decoder, shape: Shape, rowsHere: number, relaxed: bool
   return out.join('\n');
 }
 
-/** Activation rows $b .. n - 1 from $b = 0 against weight rows $r .. $r + rowsHere - 1, in FULL tiles then one REST shape. */
-export function columns(d: Decoder, rowsHere: number, relaxed: boolean, label: string, chunked = false): string {
+/**
+ * Activation rows $b .. n - 1 from $b = 0 against weight rows $r .. $r + rowsHere - 1, in FULL tiles
+ * then one REST shape; `fewRows`: the caller knows n < 4, so the FULL loop is left out.
+ */
+export function columns(d: Decoder, rowsHere: number, relaxed: boolean, label: string, chunked = false, fewRows = false): string {
   const rests = [1, 2, 3].map((rest) => `(if (i32.eq (i32.sub (local.get $n) (local.get $b)) (i32.const ${rest})) (then ${across(d, REST[rest], rowsHere, relaxed, chunked)}))`).join('\n    ');
-  return `
-    (local.set $b (i32.const 0))
+  const full = `
     (block $${label}Done (loop $${label}
       (br_if $${label}Done (i32.gt_u (i32.add (local.get $b) (i32.const ${FULL_B})) (local.get $n)))
       ${across(d, FULL, rowsHere, relaxed, chunked)}
       (local.set $b (i32.add (local.get $b) (i32.const ${FULL_B})))
-      (br $${label})))
+      (br $${label})))`;
+  return `
+    (local.set $b (i32.const 0))${fewRows ? '' : full}
     ${rests}`;
 }
