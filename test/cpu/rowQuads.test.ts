@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { F16_TABLE_BYTES, instantiateKernels } from '../../src/cpu/wasm/kernels.ts';
 import { placeRowQuads, unitAt, unitCols } from '../../src/cpu/wasm/rowQuads.ts';
 import { shareEnd } from '../../src/cpu/wasm/threads/ThreadPool.ts';
-import { unitBytes } from '../../src/cpu/wasm/wat/matmul.ts';
+import { unitBytes } from '../../src/cpu/wasm/wat/decoders.ts';
 
 describe('the matmul weight layout: rows in quads, interleaved unit by unit (wat/placeQuads.ts)', () => {
   it('place_quads puts every unit of every row where unitAt finds it, in place, touching nothing else', async () => {

@@ -6,7 +6,7 @@ import { applyRope } from '../../src/cpu/rope.ts';
 import { generatedSource } from '../../src/cpu/wasm/assemble.ts';
 import { F16_TABLE_BYTES, instantiateKernels, type KernelExports, matmulOf } from '../../src/cpu/wasm/kernels.ts';
 import { dequantize, f16Table, FORMATS, quantize } from '../../src/quant/index.ts';
-import type { KernelFormat } from '../../src/cpu/wasm/wat/matmul.ts';
+import type { KernelFormat } from '../../src/cpu/wasm/wat/decoders.ts';
 import { placeRowQuads } from '../../src/cpu/wasm/rowQuads.ts';
 
 /** The kernels over a fresh 16 MiB memory, the f16 table at 0 and free space after it. */

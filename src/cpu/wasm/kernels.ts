@@ -1,6 +1,6 @@
 import { f16Table } from '../../quant/half.ts';
 import { KERNELS_RELAXED_SHARED_WASM_BASE64, KERNELS_RELAXED_WASM_BASE64, KERNELS_SHARED_WASM_BASE64, KERNELS_WASM_BASE64 } from './kernels.generated.ts';
-import type { KernelFormat } from './wat/matmul.ts';
+import type { KernelFormat } from './wat/decoders.ts';
 
 type Matmul = (w: number, rowBytes: number, x: number, y: number, rows: number, cols: number, n: number, r0: number, r1: number, scratch: number) => void;
 

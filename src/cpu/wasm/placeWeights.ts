@@ -2,7 +2,7 @@ import { expectedTensors } from '../../model/config.ts';
 import { type ModelWeights, type PackedTensor } from '../../model/weights.ts';
 import { dequantize, FORMATS, type WeightFormat } from '../../quant/index.ts';
 import type { Arena } from './Arena.ts';
-import type { KernelFormat } from './wat/matmul.ts';
+import type { KernelFormat } from './wat/decoders.ts';
 
 /**
  * A tensor in kernel memory from byte `at`: `rows` rows of `rowBytes` in `format`; written row-major

@@ -1,6 +1,6 @@
 import type { KernelExports } from './kernels.ts';
 import type { PlacedTensor } from './placeWeights.ts';
-import { type KernelFormat, unitBytes } from './wat/matmul.ts';
+import { type KernelFormat, unitBytes } from './wat/decoders.ts';
 
 /**
  * The matmul kernels' weight layout (wat/matmul.ts): rows in quads, rows 4q .. 4q + 3 interleaved

@@ -1,6 +1,6 @@
 import type { Layout } from '../layout.ts';
 import { KERNEL_FORMATS } from '../wat/module.ts';
-import type { KernelFormat } from '../wat/matmul.ts';
+import type { KernelFormat } from '../wat/decoders.ts';
 import { POOL_WORKER_SOURCE } from './poolWorkerSource.ts';
 
 /** How long a matmul may wait for its workers before the step fails. */

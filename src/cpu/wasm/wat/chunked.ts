@@ -74,7 +74,7 @@ function decodeChunk(d: Decoder): string {
 }
 
 /** The quad at $wbase (rows $r ..) against all n activation rows, chunk by chunk; sums stored in y. */
-export function chunkedQuad(d: Decoder, f32: boolean, relaxed: boolean): string {
+export function chunkedQuad(d: Decoder, relaxed: boolean): string {
   checkColumnOrder(d);
   const sums = Array.from(
     { length: QUAD },
@@ -89,7 +89,7 @@ export function chunkedQuad(d: Decoder, f32: boolean, relaxed: boolean): string 
     (br_if $chunksDone (i32.ge_u (local.get $k0) (local.get $xRowBytes)))
     (local.set $k1 (i32.add (local.get $k0) (i32.const ${CHUNK_X_BYTES})))
     (if (i32.gt_u (local.get $k1) (local.get $xRowBytes)) (then (local.set $k1 (local.get $xRowBytes))))
-    ${f32 ? '(local.set $tw (i32.add (local.get $wbase) (i32.shl (local.get $k0) (i32.const 2))))' : decodeChunk(d)}
+    ${d === DECODERS.f32 ? '(local.set $tw (i32.add (local.get $wbase) (i32.shl (local.get $k0) (i32.const 2))))' : decodeChunk(d)}
     (local.set $step (i32.const 64))
     ${columns(DECODERS.f32, QUAD, relaxed, 'chunkCols', true)}
     (local.set $k0 (local.get $k1))

@@ -27,14 +27,12 @@
  */
 
 import { CHUNK_LOCALS, chunkedQuad } from './chunked.ts';
-import { DECODERS, type KernelFormat, unitBytes } from './decoders.ts';
+import { DECODERS, type KernelFormat } from './decoders.ts';
 import { columns, FULL_B, QUAD } from './tile.ts';
-
-export { type KernelFormat, unitBytes } from './decoders.ts';
 
 export function matmulWat(format: KernelFormat, relaxed = false): string {
   const d = DECODERS[format];
-  const unit = unitBytes(format);
+  const unit = d.unitBytes;
   const vectorLocals = ['$xv'];
   for (let i = 0; i < QUAD; i++) {
     vectorLocals.push(`$w${i}`, ...d.temps.map((t) => `${t}${i}`));
@@ -74,7 +72,7 @@ export function matmulWat(format: KernelFormat, relaxed = false): string {
     (local.set $wbase (i32.add (local.get $w) (i32.mul (local.get $r) (local.get $rowBytes))))
     (local.set $step (i32.const ${4 * unit}))
     (if (i32.ge_u (local.get $n) (i32.const ${FULL_B}))
-      (then ${chunkedQuad(d, format === 'f32', relaxed)})
+      (then ${chunkedQuad(d, relaxed)})
       (else ${columns(d, QUAD, relaxed, 'quadCols', false, true)}))
     (local.set $r (i32.add (local.get $r) (i32.const ${QUAD})))
     (br $quads)))

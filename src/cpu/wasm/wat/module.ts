@@ -1,6 +1,7 @@
 import { attentionWat } from './attention.ts';
 import { elementwiseWat } from './elementwise.ts';
-import { type KernelFormat, matmulWat } from './matmul.ts';
+import type { KernelFormat } from './decoders.ts';
+import { matmulWat } from './matmul.ts';
 import { placeQuadsWat } from './placeQuads.ts';
 
 /** The formats with a matmul kernel; every other format is widened to f32 at load (src/cpu/wasm/placeWeights.ts). */

@@ -1,4 +1,4 @@
-import { type KernelFormat, unitBytes } from './matmul.ts';
+import { type KernelFormat, unitBytes } from './decoders.ts';
 
 /**
  * WebAssembly text of place_quads_<fmt>(at, rows, rowBytes, scratch): rearranges a tensor written
