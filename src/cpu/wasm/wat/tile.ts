@@ -31,7 +31,7 @@ export interface Shape {
 export const QUAD = 4;
 const FULL: Shape = { R: 2, B: 4 };
 export const FULL_B = FULL.B;
-export const REST: Record<number, Shape> = { 1: { R: 4, B: 1 }, 2: { R: 4, B: 2 }, 3: { R: 2, B: 3 } };
+const REST: Record<number, Shape> = { 1: { R: 4, B: 1 }, 2: { R: 4, B: 2 }, 3: { R: 2, B: 3 } };
 
 export const hsum = (v: string): string =>
   `(f32.add (f32.add (f32x4.extract_lane 0 ${v}) (f32x4.extract_lane 1 ${v})) (f32.add (f32x4.extract_lane 2 ${v}) (f32x4.extract_lane 3 ${v})))`;
